@@ -1,0 +1,163 @@
+"""The `enquiries-lab` command: a thin layer over the library.
+
+Expected failures raise LabError and are printed as one line (`error: ...`) with exit
+status 1 (2 for usage errors, as click does); nothing else prints a traceback unless
+ENQUIRIES_LAB_DEBUG is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+import psycopg
+
+from enquiries_lab import database, migrations
+from enquiries_lab.errors import LabError, describe_db_error
+
+dsn_option = click.option(
+    "--dsn",
+    metavar="DSN",
+    help="PostgreSQL DSN (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded server).",
+)
+
+
+def _target(dsn: str | None) -> database.Target:
+    return database.target(dsn)
+
+
+def handles_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LabError as err:
+            raise click.ClickException(str(err)) from None
+        except psycopg.Error as err:
+            raise click.ClickException(describe_db_error(err)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="enquiries-lab")
+def cli() -> None:
+    """enquiries-lab: multi-tenant, audit-heavy PostgreSQL workbench."""
+
+
+@cli.command()
+@dsn_option
+@handles_errors
+def demo(dsn: str | None) -> None:
+    """Bring the database up, migrate it and print what is installed."""
+    from enquiries_lab import summary
+
+    t = _target(dsn)
+    click.echo(f"database: {database.connect_string(t) if t.embedded else t.display} "
+               f"({'embedded PostgreSQL, started on demand' if t.embedded else 'from ' + t.source})")
+    with database.connect(t.dsn, autocommit=True) as conn:
+        applied = migrations.migrate(conn)
+        click.echo(f"migrations: {len(applied)} applied now, {len(migrations.discover())} in total")
+        click.echo(summary.render(conn))
+    click.echo("")
+    click.echo("Next: open the notebooks with   .venv/bin/jupyter lab notebooks/")
+    click.echo(f"      (they find this database themselves; psql: psql \"{database.connect_string(t)}\")")
+
+
+@cli.command()
+@dsn_option
+@click.option("--status", "show_status", is_flag=True, help="List migrations and whether each is applied.")
+@handles_errors
+def migrate(dsn: str | None, show_status: bool) -> None:
+    """Apply pending migrations from sql/ (each in its own transaction)."""
+    t = _target(dsn)
+    with database.connect(t.dsn, autocommit=True) as conn:
+        if show_status:
+            states = migrations.status(conn)
+            for s in states:
+                when = s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else ""
+                click.echo(f"{s.version:03d}  {s.name:<40} {s.state:<8} {when}")
+            pending = sum(s.state == "pending" for s in states)
+            bad = [s for s in states if s.state in ("changed", "missing")]
+            click.echo(f"{len(states) - pending} applied, {pending} pending" + (f", {len(bad)} changed or missing" if bad else ""))
+            if bad:
+                sys.exit(1)
+            return
+        applied = migrations.migrate(conn, progress=lambda m: click.echo(f"applied {m.filename}"))
+        click.echo(f"{len(applied)} migration(s) applied to {t.display}" if applied else f"{t.display} is up to date")
+
+
+@cli.command()
+@dsn_option
+@click.option("--yes", is_flag=True, help="Drop the database even if enquiries-lab did not create it.")
+@handles_errors
+def reset(dsn: str | None, yes: bool) -> None:
+    """Drop and recreate the lab database (empty; run `migrate` or `demo` next)."""
+    t = _target(dsn)
+    database.reset_database(t.dsn, force=yes)
+    click.echo(f"reset {t.display}: empty database created")
+
+
+@cli.group()
+def db() -> None:
+    """Manage the embedded PostgreSQL 18 server (the default database)."""
+
+
+@db.command("start")
+@handles_errors
+def db_start() -> None:
+    """Start the embedded server (initialising it on first use)."""
+    from enquiries_lab.embedded import EmbeddedServer
+
+    server = EmbeddedServer()
+    st = server.start()
+    database.ensure_database(server.dsn())
+    click.echo(f"running (pid {st.pid}), data in {st.data_dir}; {st.version}")
+
+
+@db.command("stop")
+@handles_errors
+def db_stop() -> None:
+    """Stop the embedded server."""
+    from enquiries_lab.embedded import EmbeddedServer
+
+    click.echo("stopped" if EmbeddedServer().stop() else "not running")
+
+
+@db.command("status")
+@handles_errors
+def db_status() -> None:
+    """Say whether the embedded server runs, and where its data lives."""
+    from enquiries_lab.embedded import EmbeddedServer
+
+    st = EmbeddedServer().status()
+    state = f"running (pid {st.pid})" if st.running else "stopped"
+    click.echo(f"{state}; data directory {st.data_dir}; {st.version}")
+    if not st.running:
+        sys.exit(3)  # like pg_ctl status
+
+
+@db.command("url")
+@dsn_option
+@handles_errors
+def db_url(dsn: str | None) -> None:
+    """Print the DSN the lab would use (starting the embedded server if it is the one)."""
+    click.echo(database.connect_string(_target(dsn)))
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except Exception:
+        if os.environ.get("ENQUIRIES_LAB_DEBUG"):
+            raise
+        exc = sys.exc_info()[1]
+        click.echo(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())} "
+                   f"(set ENQUIRIES_LAB_DEBUG=1 for a traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The migration runner: numbered plain-SQL files in `sql/`, applied in order.
+
+Why our own (about 150 lines) rather than Alembic, yoyo or Flyway: the migrations are
+plain SQL read by humans and by the linter, the runner must report the failing file
+*and line*, refuse edited files by checksum, serialise concurrent runs per database
+and never need a JVM; the libraries either want Python migration scripts or do not
+report positions. Each file runs in its own transaction, so a failing file leaves the
+database at the previous version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+from enquiries_lab.errors import MigrationError, describe_db_error
+
+ENV_SQL_DIR = "ENQUIRIES_LAB_SQL_DIR"
+FILE_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[a-z0-9_]+)\.sql$")
+# Advisory locks are scoped to the current database, so two databases on one server
+# migrate side by side while two runs on the same database queue up.
+LOCK_KEY = 0x656E715F6C6162  # "enq_lab"
+
+BOOKKEEPING = """
+create schema if not exists lab_meta;
+revoke all on schema lab_meta from public;
+create table if not exists lab_meta.migrations (
+    version     integer primary key,
+    name        text not null,
+    checksum    text not null,
+    applied_at  timestamptz not null default now(),
+    applied_by  text not null default session_user,
+    duration_ms numeric not null
+);
+comment on table lab_meta.migrations is 'Applied enquiries-lab migrations, with the sha256 of each file as applied.';
+"""
+
+
+def sql_dir() -> Path:
+    if os.environ.get(ENV_SQL_DIR):
+        return Path(os.environ[ENV_SQL_DIR])
+    return Path(__file__).resolve().parent.parent / "sql"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+    sql: str
+    checksum: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    version: int
+    name: str
+    state: str  # applied | pending | changed | missing
+    applied_at: datetime | None
+
+
+def discover(directory: Path | None = None) -> list[Migration]:
+    """The migration files in version order; duplicate versions are an error."""
+    directory = directory or sql_dir()
+    if not directory.is_dir():
+        raise MigrationError(f"migration directory {directory} does not exist")
+    found: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = FILE_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNN_snake_case.sql")
+        data = path.read_bytes()
+        version = int(match["version"])
+        if version in found:
+            raise MigrationError(f"{path.name}: version {version} is also used by {found[version].filename}")
+        found[version] = Migration(version, match["name"], path, data.decode("utf-8"), hashlib.sha256(data).hexdigest())
+    return [found[v] for v in sorted(found)]
+
+
+def _applied(conn: psycopg.Connection) -> dict[int, tuple[str, str, datetime]]:
+    exists = conn.execute("select to_regclass('lab_meta.migrations') is not null").fetchone()[0]
+    if not exists:
+        return {}
+    rows = conn.execute("select version, name, checksum, applied_at from lab_meta.migrations").fetchall()
+    return {v: (n, c, at) for v, n, c, at in rows}
+
+
+def status(conn: psycopg.Connection, directory: Path | None = None) -> list[MigrationState]:
+    files = {m.version: m for m in discover(directory)}
+    applied = _applied(conn)
+    states = []
+    for version in sorted(files.keys() | applied.keys()):
+        m = files.get(version)
+        if version not in applied:
+            states.append(MigrationState(version, m.name, "pending", None))
+        elif m is None:
+            states.append(MigrationState(version, applied[version][0], "missing", applied[version][2]))
+        else:
+            state = "applied" if applied[version][1] == m.checksum else "changed"
+            states.append(MigrationState(version, m.name, state, applied[version][2]))
+    return states
+
+
+def line_of(text: str, position: int | str | None) -> int | None:
+    """1-based line of a 1-based character position reported by the server."""
+    try:
+        pos = int(position) if position is not None else None
+    except ValueError:
+        return None
+    if not pos:
+        return None
+    return text.count("\n", 0, pos - 1) + 1
+
+
+def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress=None) -> list[Migration]:
+    """Apply every pending migration; returns those applied (empty when up to date).
+
+    `conn` must be in autocommit mode: each file gets its own transaction.
+    """
+    if not conn.autocommit:
+        raise MigrationError("migrate() needs an autocommit connection (each file runs in its own transaction)")
+    migrations = discover(directory)
+    conn.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
+    try:
+        with conn.transaction():
+            conn.execute(BOOKKEEPING)
+        applied = _applied(conn)
+        _refuse_tampering(migrations, applied)
+        latest = max(applied, default=0)
+        done = []
+        for m in migrations:
+            if m.version in applied:
+                continue
+            if m.version < latest:
+                raise MigrationError(
+                    f"{m.filename}: version {m.version} is older than the latest applied ({latest}); "
+                    f"give new migrations a higher number"
+                )
+            _apply(conn, m)
+            done.append(m)
+            if progress:
+                progress(m)
+        return done
+    finally:
+        conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _refuse_tampering(migrations: list[Migration], applied: dict[int, tuple[str, str, datetime]]) -> None:
+    for m in migrations:
+        if m.version in applied and applied[m.version][1] != m.checksum:
+            raise MigrationError(
+                f"{m.filename} was edited after it was applied (checksum differs); "
+                f"restore it and put the change in a new migration"
+            )
+
+
+def _apply(conn: psycopg.Connection, m: Migration) -> None:
+    started = time.perf_counter()
+    try:
+        with conn.transaction():
+            with conn.cursor() as cur:
+                cur.execute(m.sql)  # no parameters: sent as one multi-statement simple query
+                cur.execute(
+                    "insert into lab_meta.migrations (version, name, checksum, duration_ms) values (%s, %s, %s, %s)",
+                    [m.version, m.name, m.checksum, round((time.perf_counter() - started) * 1000, 1)],
+                )
+    except psycopg.Error as err:
+        line = line_of(m.sql, err.diag.statement_position) if err.diag else None
+        where = f"{m.filename}:{line}" if line else m.filename
+        raise MigrationError(f"{where}: {describe_db_error(err)} (nothing from this file was applied)") from None
