@@ -8,6 +8,7 @@ PostgreSQL 18 server that the lab starts on demand (see `enquiries_lab.embedded`
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -51,12 +52,18 @@ def parse_dsn(dsn: str) -> dict[str, str]:
         raise ConfigError(f"malformed DSN {redact(dsn)!r}: {' '.join(str(err).split())}") from None
 
 
+# `password=...` in a key=value DSN or a URI query string (quoted values may hold spaces).
+_PASSWORD_PARAM = re.compile(r"(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'?|[^\s&]*)", re.IGNORECASE)
+
+
 def redact(dsn: str) -> str:
     """The DSN with any password replaced by `***`, safe to print."""
     try:
         params = conninfo_to_dict(dsn)
     except Exception:
-        # Unparseable: hide everything between '://user:' and '@' if it looks like a URI.
+        # Unparseable: mask any password= parameter, and hide everything between
+        # '://user:' and '@' if it looks like a URI.
+        dsn = _PASSWORD_PARAM.sub(r"\1***", dsn)
         if "://" in dsn and "@" in dsn:
             scheme, rest = dsn.split("://", 1)
             creds, host = rest.rsplit("@", 1)

@@ -128,6 +128,12 @@ class EmbeddedServer:
                 f"embedded server home {self.home} is under a directory other users cannot enter, "
                 f"and the server cannot run as root; set {ENV_HOME} to a directory under e.g. /var/lib or /srv"
             )
+        if self.as_root and self.home.exists() and not (self.home.stat().st_mode & stat.S_IXOTH):
+            # Not ours to open up: only a home this module creates gets its mode set.
+            raise ConfigError(
+                f"embedded server home {self.home} exists but other users cannot enter it, and the server "
+                f"runs as {SERVER_USER}; run `chmod o+x {self.home}` or set {ENV_HOME} to another directory"
+            )
 
     def _server_user(self) -> pwd.struct_passwd | None:
         if not self.as_root:
@@ -200,7 +206,8 @@ class EmbeddedServer:
         """Initialise the cluster if needed and start it; a running server is reused."""
         self._check_paths()
         with self._lock():
-            if self.as_root:  # the server user must be able to enter the lab home
+            if self.as_root and not (self.home.stat().st_mode & stat.S_IXOTH):
+                # Just created by _lock() under a strict umask: the server user must enter it.
                 self.home.chmod(self.home.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
             user = self._server_user()
             if not (self.data_dir / "PG_VERSION").exists():

@@ -171,6 +171,7 @@ def _apply(conn: psycopg.Connection, m: Migration) -> None:
         with conn.transaction():
             with conn.cursor() as cur:
                 cur.execute(m.sql)  # no parameters: sent as one multi-statement simple query
+                cur.execute("reset role")  # files may SET LOCAL ROLE enquiries_owner
                 cur.execute(
                     "insert into lab_meta.migrations (version, name, checksum, duration_ms) values (%s, %s, %s, %s)",
                     [m.version, m.name, m.checksum, round((time.perf_counter() - started) * 1000, 1)],

@@ -1,0 +1,213 @@
+-- 013 enquiry workflow: status changes follow core.status_transitions, assignments are
+-- recorded, escalations need a supervisor's approval, concurrent changes cannot both win.
+--
+-- Guarantees, for every write to tenant.enquiries, whoever makes it:
+--   * a new enquiry starts in the initial status, unassigned, version 1, with its SLA due
+--     date computed from the department's rule for its type and its priority;
+--   * a status change is allowed only if core.status_transitions has the row
+--     (old status, new status, acting staff role): EL100 if no role may make it, EL101 if
+--     another role could;
+--   * a transition marked requires_approval needs an approved escalation that no earlier
+--     transition used (approved escalations > escalation_count), else EL102;
+--   * entering a terminal status sets closed_at (retention clock); leaving one clears it;
+--     entering 'resolved' sets resolved_at;
+--   * every change must state the version it was based on: version = old version + 1,
+--     otherwise 40001 (serialization_failure): of two concurrent changes, one wins and the
+--     other gets a conflict error to retry on;
+--   * assigning to someone else, and any reassignment, needs a role with
+--     may_assign_others (EL103); the assignee is an active caseworker or supervisor of the
+--     department (EL104); every change of assignee is recorded in tenant.assignments with
+--     the old and new assignee (written only here, see 010);
+--   * escalation decisions: only a supervisor decides, only once, never on their own
+--     request (EL105); decided_by/decided_at are stamped from the context.
+
+set local role enquiries_owner;
+
+create function tenant.enforce_enquiry_workflow() returns trigger
+    language plpgsql as $$
+declare
+    acting_role constant text := core.current_staff_role();
+    at constant timestamptz := new.updated_at;   -- the business time stamped by a_stamp_row
+    rule core.status_transitions;
+    target core.statuses;
+    rule_for_type tenant.department_enquiry_types;
+begin
+    if tg_op = 'INSERT' then
+        select * into target from core.statuses where is_initial;
+        if new.status is distinct from target.status then
+            raise exception 'a new enquiry starts as %, not %', target.status, new.status using errcode = 'EL100';
+        end if;
+        if new.assigned_to is not null then
+            raise exception 'a new enquiry is unassigned; assignment is a workflow step' using errcode = 'EL100';
+        end if;
+        select * into rule_for_type from tenant.department_enquiry_types
+        where tenant_id = new.tenant_id and enquiry_type = new.enquiry_type and deleted_at is null;
+        if not found then
+            raise exception 'department does not handle enquiry type %', new.enquiry_type using errcode = 'EL106';
+        end if;
+        new.received_at := coalesce(new.received_at, at);
+        new.due_at := new.received_at
+            + make_interval(days => ceil(rule_for_type.sla_days * (select sla_factor from core.priorities where priority = new.priority))::int);
+        new.version := 1;
+        new.escalation_count := 0;
+        new.resolved_at := null;
+        new.closed_at := null;
+        new.disposed_at := null;
+        new.disposed_by := null;
+        return new;
+    end if;
+
+    if new.version is distinct from old.version + 1 then
+        raise exception 'enquiry % was changed concurrently: it is at version %, the change was based on version %',
+            old.reference, old.version, coalesce(new.version - 1, old.version)
+            using errcode = '40001', hint = 'read the enquiry again and retry';
+    end if;
+    -- Derived columns are the database's to maintain.
+    new.received_at := old.received_at;
+    new.due_at := old.due_at;
+    new.escalation_count := old.escalation_count;
+    new.resolved_at := old.resolved_at;
+    new.closed_at := old.closed_at;
+
+    if new.status is distinct from old.status then
+        select * into rule from core.status_transitions
+        where from_status = old.status and to_status = new.status and staff_role = acting_role;
+        if not found then
+            if exists (select from core.status_transitions where from_status = old.status and to_status = new.status) then
+                raise exception 'role % may not move enquiry % from % to %', coalesce(acting_role, current_user::text),
+                    old.reference, old.status, new.status using errcode = 'EL101';
+            end if;
+            raise exception 'illegal transition for enquiry %: % -> %', old.reference, old.status, new.status
+                using errcode = 'EL100';
+        end if;
+        if rule.requires_approval then
+            if (select count(*) from tenant.escalations e
+                where e.tenant_id = new.tenant_id and e.enquiry_id = new.enquiry_id
+                  and e.decision = 'approved' and e.deleted_at is null) <= old.escalation_count then
+                raise exception 'enquiry % cannot move to % without a supervisor''s approved escalation',
+                    old.reference, new.status using errcode = 'EL102';
+            end if;
+            new.escalation_count := old.escalation_count + 1;
+        end if;
+        select * into target from core.statuses where status = new.status;
+        if target.is_terminal then
+            new.closed_at := at;
+        elsif (select is_terminal from core.statuses where status = old.status) then
+            new.closed_at := null;
+        end if;
+        if new.status = 'resolved' then
+            new.resolved_at := at;
+        end if;
+    end if;
+
+    if new.assigned_to is distinct from old.assigned_to then
+        if new.assigned_to is null then
+            raise exception 'enquiry % cannot be unassigned; reassign it instead', old.reference using errcode = 'EL103';
+        end if;
+        if (old.assigned_to is not null or new.assigned_to <> tenant.current_actor_id())
+           and not coalesce((select may_assign_others from core.staff_roles where staff_role = acting_role), false) then
+            raise exception 'role % may only take unassigned enquiries for themselves', coalesce(acting_role, current_user::text)
+                using errcode = 'EL103';
+        end if;
+        if not exists (select from tenant.staff s
+                       where s.tenant_id = new.tenant_id and s.staff_id = new.assigned_to and s.active
+                         and s.deleted_at is null and s.staff_role in ('caseworker', 'supervisor')) then
+            raise exception 'enquiries can only be assigned to an active caseworker or supervisor of the department'
+                using errcode = 'EL104';
+        end if;
+    end if;
+    return new;
+end
+$$;
+
+create trigger b_enforce_workflow before insert or update on tenant.enquiries
+    for each row execute function tenant.enforce_enquiry_workflow();
+
+-- Assignment history, set-based: one row per enquiry whose assignee changed.
+create function tenant.record_assignments() returns trigger
+    language plpgsql as $$
+begin
+    insert into tenant.assignments (tenant_id, enquiry_id, from_staff_id, to_staff_id, assigned_at, assigned_by,
+                                    created_at, updated_at)
+    select n.tenant_id, n.enquiry_id, o.assigned_to, n.assigned_to, n.updated_at, n.updated_by,
+           n.updated_at, n.updated_at   -- per-row business time mode reads these
+    from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
+    where n.assigned_to is distinct from o.assigned_to;
+    return null;
+end
+$$;
+
+create trigger c_record_assignments after update on tenant.enquiries
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function tenant.record_assignments();
+
+-- Escalations: requested by anyone who may insert them, decided once by a supervisor.
+create function tenant.enforce_escalation_decision() returns trigger
+    language plpgsql as $$
+begin
+    if tg_op = 'INSERT' then
+        new.requested_by := new.created_by;
+        new.requested_at := new.created_at;
+        if new.decision <> 'pending' or new.decided_by is not null then
+            raise exception 'an escalation is requested first and decided later' using errcode = 'EL105';
+        end if;
+        return new;
+    end if;
+    new.enquiry_id := old.enquiry_id;
+    new.requested_by := old.requested_by;
+    new.requested_at := old.requested_at;
+    new.reason := old.reason;
+    if new.decision is distinct from old.decision then
+        if old.decision <> 'pending' then
+            raise exception 'escalation already %', old.decision using errcode = 'EL105';
+        end if;
+        if core.current_staff_role() is distinct from 'supervisor' then
+            raise exception 'only a supervisor may decide an escalation' using errcode = 'EL105';
+        end if;
+        if new.updated_by = old.requested_by then
+            raise exception 'a supervisor may not decide their own escalation request' using errcode = 'EL105';
+        end if;
+        new.decided_by := new.updated_by;
+        new.decided_at := new.updated_at;
+    else
+        new.decided_by := old.decided_by;
+        new.decided_at := old.decided_at;
+    end if;
+    return new;
+end
+$$;
+
+create trigger b_enforce_decision before insert or update on tenant.escalations
+    for each row execute function tenant.enforce_escalation_decision();
+
+-- Legal holds: placed_* and released_* are stamped from the context; a release is final.
+create function tenant.stamp_legal_hold() returns trigger
+    language plpgsql as $$
+begin
+    if tg_op = 'INSERT' then
+        new.placed_by := new.created_by;
+        new.placed_at := new.created_at;
+        new.released_by := null;
+        new.released_at := null;
+        return new;
+    end if;
+    new.enquiry_id := old.enquiry_id;
+    new.placed_by := old.placed_by;
+    new.placed_at := old.placed_at;
+    if old.released_at is not null then
+        if new.released_at is distinct from old.released_at then
+            raise exception 'legal hold already released' using errcode = 'EL301';
+        end if;
+        new.released_by := old.released_by;
+    elsif new.released_at is not null then
+        new.released_by := new.updated_by;
+        new.released_at := new.updated_at;
+    else
+        new.released_by := null;
+    end if;
+    return new;
+end
+$$;
+
+create trigger b_stamp_legal_hold before insert or update on tenant.legal_holds
+    for each row execute function tenant.stamp_legal_hold();

@@ -1,0 +1,116 @@
+-- 014 retention: seven years from closure, then anonymisation in place, never deletion.
+--
+-- Guarantees:
+--   * the rule is data (core.retention_rules): enquiry records are kept for seven years
+--     after the enquiry entered a terminal status (closed_at);
+--   * disposal is an UPDATE that sets disposed_at, made only by the retention officer
+--     (EL303), only once the period has passed (EL300), never while a legal hold is
+--     active (EL301); the trigger itself overwrites the personal data, so a disposal is
+--     always complete: enquiry subject/body, its notes' bodies, and the citizen's contact
+--     details once none of their enquiries is still live;
+--   * a disposed row is frozen (EL302); the retention officer can do nothing but dispose;
+--   * disposal is audited like any change (action 'dispose');
+--   * app.disposal_candidates (015) lists what may be disposed of now.
+-- Note: the audit trail keeps the values as they were before disposal; audit partitions
+-- past their own retention are dropped whole by a superuser (docs/security-model.md).
+
+set local role enquiries_owner;
+
+create table core.retention_rules (
+    rule              text primary key,
+    retention_period  interval not null check (retention_period >= interval '1 year'),
+    description       text not null
+);
+insert into core.retention_rules values
+    ('enquiry_records', interval '7 years',
+     'An enquiry, its correspondence and the citizen''s personal data are kept for seven years after the enquiry '
+     'was closed or withdrawn, then anonymised in place by a retention officer, unless a legal hold is active.');
+grant select on core.retention_rules to public;
+
+create function tenant.enforce_retention() returns trigger
+    language plpgsql as $$
+declare
+    acting_role constant text := core.current_staff_role();
+    at constant timestamptz := new.updated_at;
+    period constant interval := (select retention_period from core.retention_rules where rule = 'enquiry_records');
+    placeholder constant text := '[disposed]';
+begin
+    if old.disposed_at is not null then
+        raise exception '%.% row was disposed of and cannot change', tg_table_schema, tg_table_name using errcode = 'EL302';
+    end if;
+    if new.disposed_at is null then
+        if acting_role = 'retention_officer' then
+            raise exception 'a retention officer may only dispose of records' using errcode = 'EL303';
+        end if;
+        new.disposed_by := null;
+        return new;
+    end if;
+
+    if acting_role is distinct from 'retention_officer' then
+        raise exception 'only a retention officer may dispose of records' using errcode = 'EL303';
+    end if;
+    new.disposed_at := at;
+    new.disposed_by := new.updated_by;
+
+    if tg_table_name = 'enquiries' then
+        if old.closed_at is null or old.closed_at + period > at then
+            raise exception 'enquiry % may not be disposed of before % (closed %, retention %)', old.reference,
+                coalesce((old.closed_at + period)::text, 'it is closed'), coalesce(old.closed_at::text, 'never'), period
+                using errcode = 'EL300';
+        end if;
+        if exists (select from tenant.legal_holds h
+                   where h.tenant_id = old.tenant_id and h.enquiry_id = old.enquiry_id
+                     and h.released_at is null and h.deleted_at is null) then
+            raise exception 'enquiry % is under legal hold', old.reference using errcode = 'EL301';
+        end if;
+        new := jsonb_populate_record(new, jsonb_build_object('subject', placeholder, 'body', placeholder));
+    elsif tg_table_name = 'notes' then
+        if not exists (select from tenant.enquiries e
+                       where e.tenant_id = old.tenant_id and e.enquiry_id = (to_jsonb(old) ->> 'enquiry_id')::uuid
+                         and e.disposed_at is not null) then
+            raise exception 'a note is disposed of with its enquiry' using errcode = 'EL300';
+        end if;
+        new := jsonb_populate_record(new, jsonb_build_object('body', placeholder));
+    elsif tg_table_name = 'contacts' then
+        if exists (select from tenant.enquiries e
+                   where e.tenant_id = old.tenant_id and e.contact_id = (to_jsonb(old) ->> 'contact_id')::uuid
+                     and e.disposed_at is null) then
+            raise exception 'a contact is disposed of once all their enquiries are' using errcode = 'EL300';
+        end if;
+        -- Keep the postcode district (e.g. SW1A) for statistics; everything else identifying goes.
+        new := jsonb_populate_record(new, jsonb_build_object(
+            'full_name', placeholder, 'email', null, 'phone', null, 'address_line1', null, 'address_line2', null,
+            'town', null, 'postcode', split_part(coalesce(to_jsonb(old) ->> 'postcode', ''), ' ', 1)));
+    end if;
+    return new;
+end
+$$;
+
+create trigger c_enforce_retention before update on tenant.enquiries
+    for each row execute function tenant.enforce_retention();
+create trigger c_enforce_retention before update on tenant.notes
+    for each row execute function tenant.enforce_retention();
+create trigger c_enforce_retention before update on tenant.contacts
+    for each row execute function tenant.enforce_retention();
+
+-- Dispose of one enquiry with its notes, and its contact if nothing of theirs is left live.
+create function tenant.dispose_enquiry(enquiry uuid) returns void
+    language plpgsql as $$
+declare
+    contact uuid;
+begin
+    update tenant.enquiries e set disposed_at = now(), version = e.version + 1
+    where e.tenant_id = tenant.current_tenant_id() and e.enquiry_id = enquiry and e.disposed_at is null
+    returning e.contact_id into contact;
+    if not found then
+        raise exception 'enquiry % not found in this department, or already disposed of', enquiry using errcode = 'EL304';
+    end if;
+    update tenant.notes n set disposed_at = now()
+    where n.tenant_id = tenant.current_tenant_id() and n.enquiry_id = enquiry and n.disposed_at is null;
+    update tenant.contacts c set disposed_at = now()
+    where c.tenant_id = tenant.current_tenant_id() and c.contact_id = contact and c.disposed_at is null
+      and not exists (select from tenant.enquiries e
+                      where e.tenant_id = c.tenant_id and e.contact_id = c.contact_id and e.disposed_at is null);
+end
+$$;
+grant execute on function tenant.dispose_enquiry(uuid) to enquiries_retention_officer;

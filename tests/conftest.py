@@ -1,0 +1,103 @@
+"""Shared fixtures: every test works in throwaway databases of its own.
+
+Which server: `ENQUIRIES_LAB_TEST_DSN` (an admin DSN, e.g. the machine's PostgreSQL 15:
+`postgresql://postgres@127.0.0.1:5432/postgres`); unset, the tests start a private
+embedded PostgreSQL 18 in a temporary directory and remove it afterwards. Nothing
+depends on state left by an earlier run: databases are named `enqlab_test_<random>`
+and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from enquiries_lab import migrations
+from enquiries_lab.config import with_database
+from enquiries_lab.embedded import EmbeddedServer
+
+ENV_TEST_DSN = "ENQUIRIES_LAB_TEST_DSN"
+
+
+def _new_name(kind: str) -> str:
+    return f"enqlab_test_{kind}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def admin_dsn() -> Iterator[str]:
+    """A superuser DSN to the server under test (database `postgres`)."""
+    if os.environ.get(ENV_TEST_DSN):
+        yield with_database(os.environ[ENV_TEST_DSN], "postgres")
+        return
+    home = Path(tempfile.mkdtemp(prefix="enqlab-test-"))
+    home.chmod(0o755)  # the embedded server's system user must enter it when we are root
+    server = EmbeddedServer(home)
+    server.start()
+    try:
+        yield server.dsn("postgres")
+    finally:
+        server.destroy()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server_version_num(admin_dsn: str) -> int:
+    with psycopg.connect(admin_dsn) as conn:
+        return int(conn.execute("show server_version_num").fetchone()[0])
+
+
+def create_db(admin_dsn: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        stmt = sql.SQL("create database {}").format(sql.Identifier(name))
+        if template:
+            stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
+        conn.execute(stmt)
+    return with_database(admin_dsn, name)
+
+
+def drop_db(admin_dsn: str, name: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_db(admin_dsn: str) -> Iterator[str]:
+    """DSN of a new, empty database, dropped after the test."""
+    name = _new_name("empty")
+    dsn = create_db(admin_dsn, name)
+    try:
+        yield dsn
+    finally:
+        drop_db(admin_dsn, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(admin_dsn: str) -> Iterator[str]:
+    """Name of a database with every migration applied, used as a template."""
+    name = _new_name("template")
+    dsn = create_db(admin_dsn, name)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            migrations.migrate(conn)
+        yield name
+    finally:
+        drop_db(admin_dsn, name)
+
+
+@pytest.fixture
+def lab_db(admin_dsn: str, migrated_template: str) -> Iterator[str]:
+    """DSN of a fully migrated throwaway database (a copy of the template)."""
+    name = _new_name("lab")
+    dsn = create_db(admin_dsn, name, template=migrated_template)
+    try:
+        yield dsn
+    finally:
+        drop_db(admin_dsn, name)
