@@ -52,7 +52,7 @@ def cli() -> None:
 @handles_errors
 def demo(dsn: str | None) -> None:
     """Bring the database up, migrate it and print what is installed."""
-    from enquiries_lab import summary
+    from enquiries_lab import sample, summary
 
     t = _target(dsn)
     click.echo(f"database: {database.connect_string(t) if t.embedded else t.display} "
@@ -60,6 +60,9 @@ def demo(dsn: str | None) -> None:
     with database.connect(t.dsn, autocommit=True) as conn:
         applied = migrations.migrate(conn)
         click.echo(f"migrations: {len(applied)} applied now, {len(migrations.discover())} in total")
+        if sample.is_empty(conn):
+            n = sample.install(conn)
+            click.echo(f"sample data: {len(sample.DEPARTMENTS)} departments, {n} enquiries walked through the workflow")
         click.echo(summary.render(conn))
     click.echo("")
     click.echo("Next: open the notebooks with   .venv/bin/jupyter lab notebooks/")

@@ -13,7 +13,8 @@
 --     no row can be written into, or moved to, another department;
 --   * the context lookup is a sub-select, evaluated once per query (InitPlan), so
 --     tenant_id remains an index condition;
---   * no lab role is granted DELETE, TRUNCATE, REFERENCES or TRIGGER on any table.
+--   * no lab role is granted DELETE, TRUNCATE, REFERENCES or TRIGGER on any table;
+--   * tenant_id defaults to the context's department, so clients need not repeat it.
 
 set local role enquiries_owner;
 
@@ -112,6 +113,11 @@ begin
         execute format('alter table %s enable row level security', tbl);
         execute format('alter table %s force row level security', tbl);
         execute format('revoke all on %s from public', tbl);
+        -- Rows are written into the context's department unless they say otherwise (and
+        -- then WITH CHECK decides).
+        if tbl <> 'tenant.departments' then
+            execute format('alter table %s alter column tenant_id set default tenant.current_tenant_id()', tbl);
+        end if;
         execute format('create policy tenant_isolation on %s as restrictive for all to public using (%s) with check (%s)',
                        tbl, tenant_check, tenant_check);
     end loop;
