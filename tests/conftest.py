@@ -101,3 +101,30 @@ def lab_db(admin_dsn: str, migrated_template: str) -> Iterator[str]:
         yield dsn
     finally:
         drop_db(admin_dsn, name)
+
+
+@pytest.fixture(scope="session")
+def world_template(admin_dsn: str, migrated_template: str) -> Iterator[str]:
+    """A migrated database holding the two-department world (tests/world.py)."""
+    from world import build_world
+
+    name = _new_name("world")
+    dsn = create_db(admin_dsn, name, template=migrated_template)
+    try:
+        build_world(dsn)
+        yield name
+    finally:
+        drop_db(admin_dsn, name)
+
+
+@pytest.fixture
+def world(admin_dsn: str, world_template: str):
+    """A fresh copy of the two-department world; ids are the same in every copy."""
+    from world import load_world
+
+    name = _new_name("w")
+    dsn = create_db(admin_dsn, name, template=world_template)
+    try:
+        yield load_world(dsn)
+    finally:
+        drop_db(admin_dsn, name)
