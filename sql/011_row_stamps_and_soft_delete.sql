@@ -5,7 +5,9 @@
 --   * created_*/updated_* are set from the context, never from the client: the acting
 --     user (EL001 if none) and the business time (003); only a history loader in
 --     per-row mode supplies the time itself, in created_at/updated_at;
---   * created_* never change; tenant_id never changes (EL204), whoever asks;
+--   * a row is written only into the context's department (42501), whoever asks, even the
+--     owner or a superuser; tenant_id never changes (EL204);
+--   * created_* never change;
 --   * a record's business time never goes backwards (EL401), so its audit history is a
 --     well-ordered timeline;
 --   * soft delete (deleted_at set) and restore (deleted_at cleared) need the SOFT_DELETE
@@ -28,6 +30,15 @@ begin
                 case when tg_op = 'INSERT' then 'created_at' else 'updated_at' end using errcode = 'EL400';
         end if;
     end if;
+    if tg_op = 'UPDATE' and new.tenant_id is distinct from old.tenant_id then
+        raise exception 'tenant_id of %.% rows never changes', tg_table_schema, tg_table_name using errcode = 'EL204';
+    end if;
+    if new.tenant_id is distinct from tenant.current_tenant_id() then
+        -- RLS WITH CHECK says the same for every lab role; this also holds for the owner and
+        -- superusers, and answers before any other trigger looks at the row.
+        raise exception 'new row for %.% belongs to another department than the context''s', tg_table_schema, tg_table_name
+            using errcode = '42501';
+    end if;
     if tg_op = 'INSERT' then
         if new.deleted_at is not null then
             raise exception 'rows are created live; soft delete is a later change' using errcode = 'EL203';
@@ -38,9 +49,6 @@ begin
         return new;
     end if;
 
-    if new.tenant_id is distinct from old.tenant_id then
-        raise exception 'tenant_id of %.% rows never changes', tg_table_schema, tg_table_name using errcode = 'EL204';
-    end if;
     if at < old.updated_at then
         raise exception 'business time % is before the record''s last change at %', at, old.updated_at
             using errcode = 'EL401';

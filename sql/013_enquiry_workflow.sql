@@ -127,6 +127,12 @@ create trigger b_enforce_workflow before insert or update on tenant.enquiries
 create function tenant.record_assignments() returns trigger
     language plpgsql as $$
 begin
+    -- Most updates change no assignee; those (and roles without INSERT here, such as the
+    -- retention officer) never reach the INSERT.
+    if not exists (select from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
+                   where n.assigned_to is distinct from o.assigned_to) then
+        return null;
+    end if;
     insert into tenant.assignments (tenant_id, enquiry_id, from_staff_id, to_staff_id, assigned_at, assigned_by,
                                     created_at, updated_at)
     select n.tenant_id, n.enquiry_id, o.assigned_to, n.assigned_to, n.updated_at, n.updated_by,
