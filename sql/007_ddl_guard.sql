@@ -8,6 +8,8 @@
 --   * no DDL at all on objects in the audit schema (EL202);
 --   * no trigger on a tenant or audit table may be left disabled (EL202);
 --   * no tenant table that has policies may be left without RLS enabled and forced (EL202);
+--   * nobody may be granted UPDATE, DELETE or TRUNCATE on audit.entries, nor DELETE,
+--     TRUNCATE, REFERENCES or TRIGGER on a tenant table (EL202);
 --   * nothing in the audit schema, and no policy or trigger on a tenant table, can be
 --     dropped (EL202).
 -- Superusers are outside the database's protection by definition; what they can still
@@ -41,6 +43,17 @@ begin
         where n.nspname = 'tenant' and c.relkind in ('r', 'p')
           and not (c.relrowsecurity and c.relforcerowsecurity)
           and exists (select from pg_policy p where p.polrelid = c.oid)
+        limit 1;
+    end if;
+    if offender is null then
+        select format('%s holds %s on %s', coalesce(r.rolname, 'PUBLIC'), a.privilege_type, c.oid::regclass) into offender
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        cross join lateral aclexplode(c.relacl) a
+        left join pg_roles r on r.oid = a.grantee
+        where n.nspname in ('tenant', 'audit') and c.relkind in ('r', 'p')
+          and a.privilege_type in ('UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER')
+          and (n.nspname = 'audit' and c.relname = 'entries' and a.privilege_type <> 'REFERENCES' and a.privilege_type <> 'TRIGGER'
+               or a.privilege_type in ('DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER') and a.grantee <> c.relowner)
         limit 1;
     end if;
     if offender is not null then

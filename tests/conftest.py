@@ -128,3 +128,23 @@ def world(admin_dsn: str, world_template: str):
         yield load_world(dsn)
     finally:
         drop_db(admin_dsn, name)
+
+
+@pytest.fixture
+def refused():
+    """`with refused("EL100"): ...` asserts the block fails with that SQLSTATE, whether the error
+    comes straight from psycopg or through the library's DatabaseError."""
+    from contextlib import contextmanager
+
+    from enquiries_lab.errors import DatabaseError
+
+    @contextmanager
+    def check(sqlstate: str):
+        try:
+            yield
+        except (psycopg.Error, DatabaseError) as err:
+            assert err.sqlstate == sqlstate, f"expected SQLSTATE {sqlstate}, got {err.sqlstate}: {err}"
+        else:
+            raise AssertionError(f"expected SQLSTATE {sqlstate}, but nothing was refused")
+
+    return check
