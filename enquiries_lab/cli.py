@@ -103,6 +103,67 @@ def reset(dsn: str | None, yes: bool) -> None:
     click.echo(f"reset {t.display}: empty database created")
 
 
+def _date(value: str | None, default):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return default
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@cli.command()
+@dsn_option
+@click.option("--enquiries", "-n", type=int, default=10_000, show_default=True, help="How many enquiries.")
+@click.option("--departments", "-d", type=int, default=6, show_default=True, help="How many departments (1-20).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed and parameters, same data.")
+@click.option("--start", help="First arrival date (default 2018-07-01).")
+@click.option("--end", help="The simulation clock: nothing happens after it (default 2026-06-30).")
+@click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
+@click.option("--batch-size", type=int, default=2000, show_default=True, help="Enquiries per transaction.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handles_errors
+def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, quiet) -> None:
+    """Fill the database with years of casework, every row through the real workflow.
+
+    Interrupted runs keep every committed batch (with its audit); run the same command again
+    to resume.
+    """
+    from enquiries_lab.generator import Params, dataset_digest
+    from enquiries_lab.generator import generate as run
+    from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START
+
+    params = Params(enquiries, departments, seed, _date(start, DEFAULT_START), _date(end, DEFAULT_END), skew, batch_size)
+    params.validate()
+    t = _target(dsn)
+    with database.connect(t.dsn, autocommit=True) as conn:
+        migrations.migrate(conn)
+        summary = _run_with_progress(conn, params, run, quiet)
+        click.echo(f"generated {summary.enquiries:,} enquiries ({summary.events:,} workflow events) in "
+                   f"{summary.batches} batches, {summary.seconds:.1f} s ({summary.rate:,.0f} enquiries/s)"
+                   + (f"; {summary.skipped_batches} batches already there (resumed)" if summary.skipped_batches else ""))
+        click.echo(f"departments: " + ", ".join(f"{c} {n:,}" for c, n in summary.departments))
+        click.echo(f"dataset digest: {dataset_digest(conn)}")
+
+
+def _run_with_progress(conn, params, run, quiet):
+    from tqdm import tqdm
+
+    with tqdm(total=params.enquiries, unit="enq", disable=quiet, dynamic_ncols=True, desc="generating") as bar:
+        events = 0
+
+        def progress(n: int, e: int) -> None:
+            nonlocal events
+            events += e
+            bar.update(n)
+            bar.set_postfix(events=f"{events:,}", refresh=False)
+
+        return run(conn, params, progress=progress)
+
+
 @cli.group()
 def db() -> None:
     """Manage the embedded PostgreSQL 18 server (the default database)."""

@@ -26,6 +26,7 @@ create table core.table_privileges (
     reason       text,
     primary key (table_name, db_role, privilege)
 );
+grant select on core.table_privileges to public;  -- the model is no secret; the stamp trigger reads it
 comment on table core.table_privileges is
     'The access model: each row grants one privilege on one table to one role (SOFT_DELETE is checked by the row-stamp trigger).';
 

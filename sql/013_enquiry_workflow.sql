@@ -2,8 +2,9 @@
 -- recorded, escalations need a supervisor's approval, concurrent changes cannot both win.
 --
 -- Guarantees, for every write to tenant.enquiries, whoever makes it:
---   * a new enquiry starts in the initial status, unassigned, version 1, with its SLA due
---     date computed from the department's rule for its type and its priority;
+--   * a new enquiry starts in the initial status, unassigned, version 1, received at most a
+--     fortnight before it is recorded (EL107), with its SLA due date computed from the
+--     department's rule for its type and its priority;
 --   * a status change is allowed only if core.status_transitions has the row
 --     (old status, new status, acting staff role): EL100 if no role may make it, EL101 if
 --     another role could;
@@ -45,7 +46,12 @@ begin
         if not found then
             raise exception 'department does not handle enquiry type %', new.enquiry_type using errcode = 'EL106';
         end if;
+        -- Received up to a fortnight before it was entered (a letter logged late), never after.
         new.received_at := coalesce(new.received_at, at);
+        if new.received_at > at or new.received_at < at - interval '14 days' then
+            raise exception 'received_at % must be within the fortnight before the enquiry is recorded (%)',
+                new.received_at, at using errcode = 'EL107';
+        end if;
         new.due_at := new.received_at
             + make_interval(days => ceil(rule_for_type.sla_days * (select sla_factor from core.priorities where priority = new.priority))::int);
         new.version := 1;
@@ -133,9 +139,12 @@ begin
                    where n.assigned_to is distinct from o.assigned_to) then
         return null;
     end if;
-    insert into tenant.assignments (tenant_id, enquiry_id, from_staff_id, to_staff_id, assigned_at, assigned_by,
-                                    created_at, updated_at)
-    select n.tenant_id, n.enquiry_id, o.assigned_to, n.assigned_to, n.updated_at, n.updated_by,
+    -- The id derives from the enquiry and its version (one assignee change per version), so
+    -- replaying the same history gives the same rows.
+    insert into tenant.assignments (tenant_id, assignment_id, enquiry_id, from_staff_id, to_staff_id, assigned_at,
+                                    assigned_by, created_at, updated_at)
+    select n.tenant_id, md5(n.enquiry_id::text || ':' || n.version)::uuid, n.enquiry_id, o.assigned_to, n.assigned_to,
+           n.updated_at, n.updated_by,
            n.updated_at, n.updated_at   -- per-row business time mode reads these
     from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
     where n.assigned_to is distinct from o.assigned_to;

@@ -1,0 +1,160 @@
+"""One enquiry's life, simulated: the events a department's staff perform on it, in order.
+
+Interprets the department's Behaviour (profiles.py) over the workflow the database holds
+(core.status_transitions, passed in as `rules`): the next status is drawn from the
+profile's weights, and who makes the move is decided by which roles the database allows.
+Every random draw comes from the enquiry's own Random, so one enquiry's changes never shift
+another's.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from enquiries_lab.generator.profiles import Behaviour
+
+RETENTION = timedelta(days=7 * 365 + 2)   # the database's rule is '7 years'; leave a margin for leap days
+
+
+def new_uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+@dataclass
+class Event:
+    kind: str            # create | transition | note | esc_request | esc_decide | soft_delete | legal_hold | dispose
+    at: datetime
+    role: str
+    actor: uuid.UUID
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class Staffing:
+    caseworkers: list[uuid.UUID]
+    supervisors: list[uuid.UUID]
+    retention_officers: list[uuid.UUID]
+
+
+def _delay(rng: random.Random, median_days: float, sigma: float) -> timedelta:
+    return timedelta(days=median_days * math.exp(rng.gauss(0.0, sigma)))
+
+
+def _pick(rng: random.Random, weights: dict[str, float]) -> str | None:
+    """A weighted choice; the key "" means "stays where it is" (None)."""
+    r = rng.random() * sum(weights.values())
+    for key, w in weights.items():
+        r -= w
+        if r < 0:
+            return key or None
+    return None
+
+
+def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: datetime, staff: Staffing,
+             behaviour: Behaviour, rules: dict[tuple[str, str], set[str]], create: dict) -> list[Event]:
+    """The events of one enquiry from arrival until it settles or the simulation clock ends."""
+    b = behaviour
+    intake = rng.choice(staff.caseworkers)
+    events = [Event("create", arrival, "caseworker", intake, create)]
+    t = arrival
+    version = 1
+    status = "new"
+    assignee: uuid.UUID | None = None
+    closed_at: datetime | None = None
+    escalation_count = 0
+
+    def mover(frm: str, to: str) -> tuple[str, uuid.UUID]:
+        allowed = rules[(frm, to)]
+        if "caseworker" in allowed:
+            return "caseworker", assignee or intake
+        return "supervisor", rng.choice(staff.supervisors)
+
+    if rng.random() < b.duplicate_rate:
+        t += timedelta(minutes=5 + rng.random() * 600)
+        if t <= end:
+            version += 1
+            events.append(Event("soft_delete", t, "supervisor", rng.choice(staff.supervisors), {"version": version}))
+        return events
+
+    while True:
+        weights = dict(b.next_status.get(status, {}))
+        if status == "in_progress" and escalation_count >= 2:
+            weights.pop("escalated", None)
+        target = _pick(rng, weights)
+        if target is None:
+            break
+        previous = t
+        t += _delay(rng, b.median_days[status], b.sigma)
+        if t > end:
+            break
+        if status in ("in_progress", "awaiting_citizen", "escalated", "reopened"):
+            # correspondence while the case is worked, between the last move and the next
+            for _ in range(int(rng.expovariate(1.0 / b.note_rate))):
+                note_at = previous + (t - previous) * rng.random()
+                direction = rng.choice(["internal", "outbound", "inbound"])
+                events.append(Event("note", note_at, "caseworker", assignee or intake,
+                                    {"note_id": new_uuid(rng), "direction": direction, "seed": rng.getrandbits(32)}))
+            if assignee and rng.random() < b.reassignment_rate and len(staff.caseworkers) > 1:
+                new = rng.choice([c for c in staff.caseworkers if c != assignee])
+                t += timedelta(hours=1 + rng.random() * 20)
+                if t > end:
+                    break
+                version += 1
+                events.append(Event("transition", t, "supervisor", rng.choice(staff.supervisors),
+                                    {"status": status, "assign_to": new, "version": version}))
+                assignee = new
+                t += timedelta(hours=1)
+        if target == "escalated":
+            if t + timedelta(hours=60) > end:
+                break
+            escalation_id = new_uuid(rng)
+            events.append(Event("esc_request", t, "caseworker", assignee, {"escalation_id": escalation_id}))
+            t += timedelta(hours=2 + rng.random() * 46)
+            approve = rng.random() >= b.escalation_rejection_rate
+            deciders = staff.supervisors
+            events.append(Event("esc_decide", t, "supervisor", rng.choice(deciders),
+                                {"escalation_id": escalation_id, "approve": approve}))
+            t += timedelta(hours=1 + rng.random() * 5)
+            if not approve:
+                escalation_count += 1   # do not ask for ever
+                continue
+            escalation_count += 1
+        if t > end:
+            break
+        if target == "assigned":
+            chosen = rng.choice(staff.caseworkers)
+            if rng.random() < b.supervisor_assigns_rate:
+                role, actor = "supervisor", rng.choice(staff.supervisors)
+            else:
+                role, actor = "caseworker", chosen
+            assignee = chosen
+            version += 1
+            events.append(Event("transition", t, role, actor, {"status": target, "assign_to": chosen, "version": version}))
+        else:
+            role, actor = mover(status, target)
+            version += 1
+            events.append(Event("transition", t, role, actor, {"status": target, "assign_to": assignee, "version": version}))
+        status = target
+        if status in ("closed", "withdrawn"):
+            closed_at = t
+        elif status == "reopened":
+            closed_at = None
+
+    if status in ("closed", "withdrawn") and closed_at is not None:
+        held = status == "closed" and rng.random() < b.legal_hold_rate
+        if held:
+            hold_at = closed_at + timedelta(days=1 + rng.random() * 90)
+            if hold_at <= end:
+                events.append(Event("legal_hold", hold_at, "supervisor", rng.choice(staff.supervisors),
+                                    {"legal_hold_id": new_uuid(rng)}))
+        dispose_at = closed_at + RETENTION + timedelta(days=rng.random() * 60)
+        if not held and dispose_at <= end:
+            version += 1
+            events.append(Event("dispose", dispose_at, "retention_officer", rng.choice(staff.retention_officers),
+                                {"version": version}))
+    events.sort(key=lambda e: e.at)
+    return events

@@ -1,0 +1,417 @@
+"""Planning, provisioning and batch loading: the generator's engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Iterator
+
+import psycopg
+from psycopg import sql
+
+from enquiries_lab.errors import LabError
+from enquiries_lab.generator import lifecycle, profiles, texts
+from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
+from enquiries_lab.session import Actor, act_as
+
+NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
+OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
+CHANNELS = {"web_form": 0.45, "email": 0.3, "phone": 0.15, "letter": 0.07, "in_person": 0.03}
+
+BOOKKEEPING = """
+create schema if not exists lab_meta;
+create table if not exists lab_meta.generation_runs (
+    run_key     text primary key,
+    params      jsonb not null,
+    started_at  timestamptz not null default now(),
+    finished_at timestamptz
+);
+create table if not exists lab_meta.generation_batches (
+    run_key      text not null references lab_meta.generation_runs on delete cascade,
+    department   text not null,
+    batch_no     integer not null,
+    enquiries    integer not null,
+    events       integer not null,
+    committed_at timestamptz not null default clock_timestamp(),
+    primary key (run_key, department, batch_no)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Params:
+    enquiries: int
+    departments: int = 6
+    seed: int = 1
+    start: datetime = DEFAULT_START
+    end: datetime = DEFAULT_END
+    skew: float = 1.1
+    batch_size: int = 2000
+
+    def validate(self) -> None:
+        if self.enquiries < 1:
+            raise LabError(f"--enquiries must be at least 1, got {self.enquiries}")
+        if self.enquiries > 50_000_000:
+            raise LabError(f"--enquiries must be at most 50,000,000, got {self.enquiries}")
+        if not 1 <= self.departments <= len(profiles.DEPARTMENTS):
+            raise LabError(f"--departments must be between 1 and {len(profiles.DEPARTMENTS)}, got {self.departments}")
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise LabError("--start and --end must carry a time zone")
+        if self.end <= self.start + timedelta(days=1):
+            raise LabError(f"--end ({self.end:%Y-%m-%d}) must be more than a day after --start ({self.start:%Y-%m-%d})")
+        if not 0 <= self.skew <= 5:
+            raise LabError(f"--skew must be between 0 (even sizes) and 5, got {self.skew}")
+        if not 1 <= self.batch_size <= 100_000:
+            raise LabError(f"--batch-size must be between 1 and 100000, got {self.batch_size}")
+
+    def key(self) -> str:
+        """Identifies the dataset: the same key means the same business data."""
+        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items() if k != "batch_size"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class StaffMember:
+    staff_id: uuid.UUID
+    role: str
+    full_name: str
+    email: str
+    team: int
+
+
+@dataclass
+class DepartmentPlan:
+    index: int
+    code: str
+    name: str
+    tenant_id: uuid.UUID
+    enquiries: int
+    types: dict[str, int]
+    teams: list[tuple[uuid.UUID, str]]
+    staff: list[StaffMember] = field(default_factory=list)
+
+    def staffing(self) -> lifecycle.Staffing:
+        by_role = defaultdict(list)
+        for s in self.staff:
+            by_role[s.role].append(s.staff_id)
+        return lifecycle.Staffing(by_role["caseworker"], by_role["supervisor"], by_role["retention_officer"])
+
+
+def _sizes(total: int, count: int, skew: float) -> list[int]:
+    """Zipf-like department sizes summing to `total` (largest remainder rounding)."""
+    weights = [1.0 / (k + 1) ** skew for k in range(count)]
+    exact = [total * w / sum(weights) for w in weights]
+    sizes = [int(x) for x in exact]
+    for k in sorted(range(count), key=lambda k: exact[k] - sizes[k], reverse=True)[: total - sum(sizes)]:
+        sizes[k] += 1
+    return sizes
+
+
+def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]:
+    rng = random.Random(f"{params.seed}:departments")
+    plans = []
+    for index, ((code, name), size) in enumerate(zip(profiles.DEPARTMENTS, _sizes(params.enquiries, params.departments, params.skew))):
+        tenant_id = uuid.uuid5(NAMESPACE, f"{params.seed}:{code}")
+        caseworkers = min(150, max(3, round(size / 2500)))
+        supervisors = max(2, math.ceil(caseworkers / 8))
+        teams = [(lifecycle.new_uuid(rng), f"Casework team {t + 1}") for t in range(supervisors)]
+        plan = DepartmentPlan(index, code, name, tenant_id, size, profiles.TYPE_MIXES[index % len(profiles.TYPE_MIXES)], teams)
+        domain = f"{code.lower()}.example.gov.uk"
+        roles = (["supervisor"] * supervisors + ["caseworker"] * caseworkers
+                 + ["auditor"] * max(1, caseworkers // 30) + ["retention_officer"] * (1 + caseworkers // 60))
+        for n, role in enumerate(roles):
+            first, last = texts.person(rng, pools)
+            plan.staff.append(StaffMember(lifecycle.new_uuid(rng), role, f"{first} {last}",
+                                          f"{first}.{last}.{n}@{domain}".lower().replace(" ", "").replace("'", ""),
+                                          n % supervisors))
+        plans.append(plan)
+    return plans
+
+
+def _provision(conn: psycopg.Connection, plan: DepartmentPlan, at: datetime) -> None:
+    if conn.execute("select exists (select from tenant.departments where tenant_id = %s)", [plan.tenant_id]).fetchone()[0]:
+        return  # resumed run: provisioned before
+    with act_as(conn, Actor(plan.tenant_id, OPERATOR, "provisioner"), business_time=at) as cur:
+        cur.execute("insert into tenant.departments (tenant_id, code, name) values (%s, %s, %s)",
+                    [plan.tenant_id, plan.code, plan.name])
+        cur.executemany("insert into tenant.department_enquiry_types (enquiry_type, sla_days) values (%s, %s)",
+                        list(plan.types.items()))
+        cur.executemany("insert into tenant.teams (team_id, name) values (%s, %s)", plan.teams)
+        cur.executemany(
+            "insert into tenant.staff (staff_id, team_id, staff_role, full_name, email) values (%s, %s, %s, %s, %s)",
+            [(s.staff_id, plan.teams[s.team][0], s.role, s.full_name, s.email) for s in plan.staff])
+
+
+@dataclass
+class SimulatedEnquiry:
+    enquiry_id: uuid.UUID
+    contact_id: uuid.UUID
+    new_contact: dict | None
+    events: list[lifecycle.Event]
+
+
+def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int, calendar: ArrivalCalendar,
+                    pools: texts.Pools, rules: dict[tuple[str, str], set[str]]) -> list[SimulatedEnquiry]:
+    staffing = plan.staffing()
+    types = list(plan.types)
+    type_weights = [profiles.TYPE_WEIGHTS[t] for t in types]
+    channels, channel_weights = list(CHANNELS), list(CHANNELS.values())
+    contacts: list[uuid.UUID] = []
+    out = []
+    for i in range(first, first + count):
+        rng = random.Random(f"{params.seed}:{plan.code}:{i}")
+        arrival = calendar.arrival(i, plan.enquiries, rng.random(), rng.random())
+        enquiry_id = lifecycle.new_uuid(rng)
+        if contacts and rng.random() < profiles.DEFAULT_BEHAVIOUR.repeat_contact_rate:
+            contact_id, new_contact = rng.choice(contacts), None
+        else:
+            contact_id = lifecycle.new_uuid(rng)
+            new_contact = texts.contact(rng, pools)
+            new_contact["preferred_channel"] = rng.choices(channels, channel_weights)[0]
+            contacts.append(contact_id)
+        enquiry_type = rng.choices(types, type_weights)[0]
+        reference = f"{plan.code}-{arrival.year}-{i + 1:07d}"
+        r = rng.random()
+        b = profiles.DEFAULT_BEHAVIOUR
+        priority = "urgent" if r < b.urgent_rate else "high" if r < b.urgent_rate + b.high_rate else \
+            "low" if r > 1 - b.low_rate else "normal"
+        signature = new_contact["full_name"] if new_contact else "A returning correspondent"
+        subject, body = texts.correspondence(rng, pools, enquiry_type, reference, arrival, signature)
+        create = {"enquiry_id": enquiry_id, "reference": reference, "contact_id": contact_id, "type": enquiry_type,
+                  "channel": rng.choices(channels, channel_weights)[0], "priority": priority,
+                  "subject": subject, "body": body}
+        events = lifecycle.simulate(rng, enquiry_id, arrival, params.end, staffing, b, rules, create)
+        out.append(SimulatedEnquiry(enquiry_id, contact_id, new_contact, events))
+    return out
+
+
+# -- loading -------------------------------------------------------------------------------------
+INSERT_CONTACTS = """
+insert into tenant.contacts (contact_id, full_name, email, phone, address_line1, town, postcode, preferred_channel, created_at)
+select * from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+"""
+INSERT_ENQUIRIES = """
+insert into tenant.enquiries (enquiry_id, reference, contact_id, enquiry_type, channel, priority, subject, body, status,
+                              received_at, created_at)
+select v.id, v.ref, v.contact, v.type, v.channel, v.priority, v.subject, v.body,
+       (select status from core.statuses where is_initial), v.at, v.at
+from unnest(%s::uuid[], %s::text[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+     as v(id, ref, contact, type, channel, priority, subject, body, at)
+"""
+UPDATE_ENQUIRIES = """
+update tenant.enquiries e set status = v.status, assigned_to = v.assign_to, version = v.version, updated_at = v.at
+from unnest(%s::uuid[], %s::text[], %s::uuid[], %s::int[], %s::timestamptz[]) as v(id, status, assign_to, version, at)
+where e.enquiry_id = v.id
+"""
+INSERT_NOTES = """
+insert into tenant.notes (note_id, enquiry_id, direction, channel, body, created_at)
+select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+"""
+INSERT_ESCALATIONS = """
+insert into tenant.escalations (escalation_id, enquiry_id, reason, created_at)
+select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[])
+"""
+DECIDE_ESCALATIONS = """
+update tenant.escalations x set decision = v.decision, decision_note = v.note, updated_at = v.at
+from unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[]) as v(id, decision, note, at)
+where x.escalation_id = v.id
+"""
+SOFT_DELETE_ENQUIRIES = """
+update tenant.enquiries e set deleted_at = v.at, version = v.version, updated_at = v.at
+from unnest(%s::uuid[], %s::int[], %s::timestamptz[]) as v(id, version, at)
+where e.enquiry_id = v.id
+"""
+INSERT_LEGAL_HOLDS = """
+insert into tenant.legal_holds (legal_hold_id, enquiry_id, reason, created_at)
+select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::timestamptz[])
+"""
+DISPOSE_ENQUIRIES = """
+update tenant.enquiries e set disposed_at = v.at, version = v.version, updated_at = v.at
+from unnest(%s::uuid[], %s::int[], %s::timestamptz[]) as v(id, version, at)
+where e.enquiry_id = v.id
+"""
+KIND_ORDER = ["contact", "create", "transition", "soft_delete", "note", "esc_request", "esc_decide", "legal_hold", "dispose"]
+ESCALATION_REASONS = ["Complex case needing a senior decision.", "Citizen has asked for a manager.",
+                      "Possible policy exception.", "MP interest in the case.", "Risk of complaint to the Ombudsman."]
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(col) for col in zip(*rows)]
+
+
+def _statements(kind: str, items: list[tuple[SimulatedEnquiry, lifecycle.Event]]) -> Iterator[tuple[str, list]]:
+    if kind == "contact":
+        yield INSERT_CONTACTS, _columns([(s.contact_id, c["full_name"], c["email"], c["phone"], c["address_line1"],
+                                          c["town"], c["postcode"], c["preferred_channel"], e.at)
+                                         for s, e in items if (c := s.new_contact)])
+    elif kind == "create":
+        d = [e.data for _, e in items]
+        yield INSERT_ENQUIRIES, _columns([(x["enquiry_id"], x["reference"], x["contact_id"], x["type"], x["channel"],
+                                           x["priority"], x["subject"], x["body"], e.at) for x, (_, e) in zip(d, items)])
+    elif kind == "transition":
+        yield UPDATE_ENQUIRIES, _columns([(s.enquiry_id, e.data["status"], e.data["assign_to"], e.data["version"], e.at)
+                                          for s, e in items])
+    elif kind == "note":
+        yield INSERT_NOTES, _columns([(e.data["note_id"], s.enquiry_id, e.data["direction"],
+                                       None if e.data["direction"] == "internal" else "email",
+                                       texts.note(e.data["seed"], e.data["direction"]), e.at) for s, e in items])
+    elif kind == "esc_request":
+        yield INSERT_ESCALATIONS, _columns([(e.data["escalation_id"], s.enquiry_id,
+                                             ESCALATION_REASONS[e.data["escalation_id"].int % len(ESCALATION_REASONS)], e.at)
+                                            for s, e in items])
+    elif kind == "esc_decide":
+        yield DECIDE_ESCALATIONS, _columns([(e.data["escalation_id"], "approved" if e.data["approve"] else "rejected",
+                                             "Agreed." if e.data["approve"] else "Not needed at this stage.", e.at)
+                                            for s, e in items])
+    elif kind == "soft_delete":
+        yield SOFT_DELETE_ENQUIRIES, _columns([(s.enquiry_id, e.data["version"], e.at) for s, e in items])
+    elif kind == "legal_hold":
+        yield INSERT_LEGAL_HOLDS, _columns([(e.data["legal_hold_id"], s.enquiry_id, "Litigation: preserve all records.", e.at) for s, e in items])
+    elif kind == "dispose":
+        # notes and the contact follow by the database's cascade (014_retention)
+        yield DISPOSE_ENQUIRIES, _columns([(s.enquiry_id, e.data["version"], e.at) for s, e in items])
+    else:  # pragma: no cover - lifecycle only emits the kinds above
+        raise LabError(f"generator: unknown event kind {kind}")
+
+
+def _load_batch(conn: psycopg.Connection, plan: DepartmentPlan, sims: list[SimulatedEnquiry]) -> int:
+    """Apply a batch's events round by round (the r-th event of every enquiry), one statement per
+    (kind, acting staff member); returns the number of events."""
+    rounds: dict[int, list] = defaultdict(list)
+    for s in sims:
+        for r, e in enumerate(s.events):
+            rounds[r].append((s, e))
+    events = 0
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("set local enquiries.tenant_id = {}; set local enquiries.business_time = 'per_row'")
+                    .format(sql.Literal(str(plan.tenant_id))))
+        for r in sorted(rounds):
+            groups: dict[tuple, list] = defaultdict(list)
+            for s, e in rounds[r]:
+                groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))
+                if e.kind == "create" and s.new_contact:  # every new contact of the round goes in first
+                    groups[(KIND_ORDER.index("contact"), e.role, e.actor)].append((s, e))
+            for (kind_no, role, actor), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
+                cur.execute(sql.SQL("set local role {}; set local enquiries.actor_id = {}").format(
+                    sql.Identifier(f"enquiries_{role}"), sql.Literal(str(actor))))
+                for statement, columns in _statements(KIND_ORDER[kind_no], items):
+                    cur.execute(statement, columns)
+                events += len(items)
+        cur.execute("reset role")
+    return events
+
+
+@dataclass
+class RunSummary:
+    run_key: str
+    enquiries: int
+    events: int
+    batches: int
+    skipped_batches: int
+    seconds: float
+    departments: list[tuple[str, int]]
+
+    @property
+    def rate(self) -> float:
+        return self.enquiries / self.seconds if self.seconds else 0.0
+
+
+def _rules(conn: psycopg.Connection) -> dict[tuple[str, str], set[str]]:
+    rules: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for frm, to, role in conn.execute("select from_status, to_status, staff_role from core.status_transitions"):
+        rules[(frm, to)].add(role)
+    return dict(rules)
+
+
+def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None) -> RunSummary:
+    """Generate (or resume) the dataset for `params` on an autocommit admin connection to a
+    migrated lab database. `progress(enquiries_done, events_done)` is called after each batch."""
+    params.validate()
+    if not conn.autocommit:
+        raise LabError("generate() needs an autocommit connection (each batch is its own transaction)")
+    started = time.perf_counter()
+    key = params.key()
+    conn.execute(BOOKKEEPING)
+    other = conn.execute("select run_key from lab_meta.generation_runs where run_key <> %s limit 1", [key]).fetchone()
+    if other or (conn.execute("select exists (select from tenant.departments)").fetchone()[0]
+                 and not conn.execute("select exists (select from lab_meta.generation_runs)").fetchone()[0]):
+        raise LabError("this database already holds other data (a different generation run or hand-made data); "
+                       "run `enquiries-lab reset` first or use another database")
+    conn.execute("insert into lab_meta.generation_runs (run_key, params) values (%s, %s) on conflict do nothing",
+                 [key, json.dumps({k: str(v) for k, v in asdict(params).items()})])
+    done = {(d, b) for d, b in conn.execute(
+        "select department, batch_no from lab_meta.generation_batches where run_key = %s", [key])}
+    conn.execute("select audit.ensure_partitions(%s, %s)", [(params.start - timedelta(days=62)).date(), params.end.date()])
+
+    rules = _rules(conn)
+    profiles.validate_against_workflow(profiles.DEFAULT_BEHAVIOUR, set(rules))
+    pools = texts.Pools.build(params.seed)
+    plans = plan_departments(params, pools)
+    calendar = ArrivalCalendar(params.start, params.end)
+    total_enquiries = total_events = batches = skipped = 0
+    for plan in plans:
+        _provision(conn, plan, params.start - timedelta(days=30))
+    for plan in plans:
+        for batch_no, first in enumerate(range(0, plan.enquiries, params.batch_size)):
+            count = min(params.batch_size, plan.enquiries - first)
+            if (plan.code, batch_no) in done:
+                skipped += 1
+                if progress:
+                    progress(count, 0)
+                continue
+            sims = _simulate_batch(params, plan, first, count, calendar, pools, rules)
+            try:
+                with conn.transaction():
+                    events = _load_batch(conn, plan, sims)
+                    conn.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
+                                 "values (%s, %s, %s, %s, %s)", [key, plan.code, batch_no, count, events])
+            except psycopg.Error as err:
+                from enquiries_lab.errors import describe_db_error
+
+                raise LabError(f"generator bug: batch {batch_no} of {plan.code} was refused by the database "
+                               f"({describe_db_error(err)}); nothing of that batch was written") from None
+            total_enquiries += count
+            total_events += events
+            batches += 1
+            if progress:
+                progress(count, events)
+    conn.execute("update lab_meta.generation_runs set finished_at = now() where run_key = %s and finished_at is null", [key])
+    return RunSummary(key, total_enquiries, total_events, batches, skipped, time.perf_counter() - started,
+                      [(p.code, p.enquiries) for p in plans])
+
+
+DIGEST_AUDIT = """
+select md5(coalesce(string_agg(jsonb_build_array(table_name, record_id, occurred_at, action, actor_id, db_role, backdated,
+                                                 changed_columns, row_data, old_values)::text, E'\\n'
+                               order by table_name, record_id, occurred_at, action, row_data::text), ''))
+from audit.entries
+"""
+
+
+def dataset_digest(conn: psycopg.Connection) -> str:
+    """A digest of the business data: every tenant row and every audit entry's business fields
+    (not entry ids, wall-clock times, transaction ids or login), so two runs with the same seed
+    and parameters give the same digest on any server."""
+    with conn.transaction():
+        conn.execute("set local timezone = 'UTC'")  # timestamps render the same on every server
+        return _digest(conn)
+
+
+def _digest(conn: psycopg.Connection) -> str:
+    parts = []
+    tables = [r[0] for r in conn.execute(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'tenant' and c.relkind = 'r' order by 1")]
+    for table in tables:
+        parts.append(conn.execute(sql.SQL(
+            "select md5(coalesce(string_agg(to_jsonb(x)::text, E'\\n' order by to_jsonb(x)::text), '')) from tenant.{} x"
+        ).format(sql.Identifier(table))).fetchone()[0])
+    parts.append(conn.execute(DIGEST_AUDIT).fetchone()[0])
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
