@@ -211,6 +211,9 @@ def db_url(dsn: str | None) -> None:
     click.echo(database.connect_string(_target(dsn)))
 
 
+# -- commands that live in their own modules register here -----------------------------
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
