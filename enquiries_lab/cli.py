@@ -123,10 +123,12 @@ def _date(value: str | None, default):
 @click.option("--start", help="First arrival date (default 2018-07-01).")
 @click.option("--end", help="The simulation clock: nothing happens after it (default 2026-06-30).")
 @click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
-@click.option("--batch-size", type=int, default=2000, show_default=True, help="Enquiries per transaction.")
+@click.option("--batch-size", type=int, default=2000, show_default=True, help="Enquiries per transaction (rounded up to a multiple of 50).")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+              help="Worker processes (the data is the same for any number).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handles_errors
-def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, quiet) -> None:
+def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jobs, quiet) -> None:
     """Fill the database with years of casework, every row through the real workflow.
 
     Interrupted runs keep every committed batch (with its audit); run the same command again
@@ -141,7 +143,7 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, qu
     t = _target(dsn)
     with database.connect(t.dsn, autocommit=True) as conn:
         migrations.migrate(conn)
-        summary = _run_with_progress(conn, params, run, quiet)
+        summary = _run_with_progress(conn, params, run, quiet, jobs, t.dsn)
         click.echo(f"generated {summary.enquiries:,} enquiries ({summary.events:,} workflow events) in "
                    f"{summary.batches} batches, {summary.seconds:.1f} s ({summary.rate:,.0f} enquiries/s)"
                    + (f"; {summary.skipped_batches} batches already there (resumed)" if summary.skipped_batches else ""))
@@ -149,7 +151,7 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, qu
         click.echo(f"dataset digest: {dataset_digest(conn)}")
 
 
-def _run_with_progress(conn, params, run, quiet):
+def _run_with_progress(conn, params, run, quiet, jobs, dsn):
     from tqdm import tqdm
 
     with tqdm(total=params.enquiries, unit="enq", disable=quiet, dynamic_ncols=True, desc="generating") as bar:
@@ -161,7 +163,7 @@ def _run_with_progress(conn, params, run, quiet):
             bar.update(n)
             bar.set_postfix(events=f"{events:,}", refresh=False)
 
-        return run(conn, params, progress=progress)
+        return run(conn, params, progress=progress, jobs=jobs, dsn=dsn)
 
 
 @cli.group()

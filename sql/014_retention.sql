@@ -125,7 +125,11 @@ create function tenant.cascade_disposal() returns trigger
 begin
     update tenant.notes n set disposed_at = new.disposed_at, updated_at = new.updated_at
     where n.tenant_id = new.tenant_id and n.enquiry_id = new.enquiry_id and n.disposed_at is null;
-    update tenant.contacts c set disposed_at = new.disposed_at, updated_at = new.updated_at
+    -- The contact goes with the last of their enquiries, stamped with the latest disposal
+    -- (whichever row of a multi-row disposal fires first).
+    update tenant.contacts c set disposed_at = last.at, updated_at = last.updated_at
+    from (select max(e.disposed_at) as at, max(e.updated_at) as updated_at
+          from tenant.enquiries e where e.tenant_id = new.tenant_id and e.contact_id = new.contact_id) as last
     where c.tenant_id = new.tenant_id and c.contact_id = new.contact_id and c.disposed_at is null
       and not exists (select from tenant.enquiries e
                       where e.tenant_id = c.tenant_id and e.contact_id = c.contact_id and e.disposed_at is null);

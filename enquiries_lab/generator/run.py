@@ -23,6 +23,9 @@ from enquiries_lab.session import Actor, act_as
 
 NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
 OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
+# Returning citizens are drawn from the same block of enquiries, and batches hold whole
+# blocks, so the data does not depend on the batch size.
+CONTACT_BLOCK = 50
 CHANNELS = {"web_form": 0.45, "email": 0.3, "phone": 0.15, "letter": 0.07, "in_person": 0.03}
 
 BOOKKEEPING = """
@@ -141,8 +144,9 @@ def _provision(conn: psycopg.Connection, plan: DepartmentPlan, at: datetime) -> 
     with act_as(conn, Actor(plan.tenant_id, OPERATOR, "provisioner"), business_time=at) as cur:
         cur.execute("insert into tenant.departments (tenant_id, code, name) values (%s, %s, %s)",
                     [plan.tenant_id, plan.code, plan.name])
-        cur.executemany("insert into tenant.department_enquiry_types (enquiry_type, sla_days) values (%s, %s)",
-                        list(plan.types.items()))
+        cur.executemany(
+            "insert into tenant.department_enquiry_types (department_enquiry_type_id, enquiry_type, sla_days) values (%s, %s, %s)",
+            [(uuid.uuid5(plan.tenant_id, t), t, days) for t, days in plan.types.items()])
         cur.executemany("insert into tenant.teams (team_id, name) values (%s, %s)", plan.teams)
         cur.executemany(
             "insert into tenant.staff (staff_id, team_id, staff_role, full_name, email) values (%s, %s, %s, %s, %s)",
@@ -166,6 +170,8 @@ def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int
     contacts: list[uuid.UUID] = []
     out = []
     for i in range(first, first + count):
+        if i % CONTACT_BLOCK == 0:
+            contacts = []
         rng = random.Random(f"{params.seed}:{plan.code}:{i}")
         arrival = calendar.arrival(i, plan.enquiries, rng.random(), rng.random())
         enquiry_id = lifecycle.new_uuid(rng)
@@ -330,12 +336,72 @@ def _rules(conn: psycopg.Connection) -> dict[tuple[str, str], set[str]]:
     return dict(rules)
 
 
-def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None) -> RunSummary:
+class _Engine:
+    """Everything a batch needs, rebuilt identically in every worker process from the params."""
+
+    def __init__(self, params: Params, rules: dict[tuple[str, str], set[str]]):
+        self.params = params
+        self.key = params.key()
+        self.rules = rules
+        self.pools = texts.Pools.build(params.seed)
+        self.plans = plan_departments(params, self.pools)
+        self.calendar = ArrivalCalendar(params.start, params.end)
+
+    def jobs(self) -> list[tuple[int, int, int, int]]:
+        """(department index, batch number, first enquiry, count) for every batch, in time order
+        across departments so parallel workers fill the audit partitions together."""
+        out = []
+        size = math.ceil(self.params.batch_size / CONTACT_BLOCK) * CONTACT_BLOCK
+        for plan in self.plans:
+            for batch_no, first in enumerate(range(0, plan.enquiries, size)):
+                out.append((plan.index, batch_no, first, min(size, plan.enquiries - first)))
+        return sorted(out, key=lambda j: (j[2] / max(self.plans[j[0]].enquiries, 1), j[0]))
+
+    def run(self, conn: psycopg.Connection, job: tuple[int, int, int, int]) -> tuple[int, int]:
+        index, batch_no, first, count = job
+        plan = self.plans[index]
+        sims = _simulate_batch(self.params, plan, first, count, self.calendar, self.pools, self.rules)
+        try:
+            with conn.transaction():
+                events = _load_batch(conn, plan, sims)
+                conn.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
+                             "values (%s, %s, %s, %s, %s)", [self.key, plan.code, batch_no, count, events])
+        except psycopg.Error as err:
+            from enquiries_lab.errors import describe_db_error
+
+            raise LabError(f"generator bug: batch {batch_no} of {plan.code} was refused by the database "
+                           f"({describe_db_error(err)}); nothing of that batch was written") from None
+        return count, events
+
+
+_worker: tuple[_Engine, psycopg.Connection] | None = None
+
+
+def _worker_init(dsn: str, params: Params, rules: dict) -> None:
+    global _worker
+    _worker = (_Engine(params, rules), psycopg.connect(dsn, autocommit=True))
+
+
+def _worker_run(job: tuple[int, int, int, int]) -> tuple[int, int]:
+    assert _worker is not None
+    engine, conn = _worker
+    return engine.run(conn, job)
+
+
+def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None,
+             jobs: int = 1, dsn: str | None = None) -> RunSummary:
     """Generate (or resume) the dataset for `params` on an autocommit admin connection to a
-    migrated lab database. `progress(enquiries_done, events_done)` is called after each batch."""
+    migrated lab database. `progress(enquiries_done, events_done)` is called after each batch.
+
+    With `jobs` > 1, batches run in that many worker processes connecting to `dsn` (the same
+    database); the data is the same whatever the number of jobs."""
     params.validate()
     if not conn.autocommit:
         raise LabError("generate() needs an autocommit connection (each batch is its own transaction)")
+    if jobs < 1 or jobs > 32:
+        raise LabError(f"--jobs must be between 1 and 32, got {jobs}")
+    if jobs > 1 and not dsn:
+        raise LabError("parallel generation needs the DSN for its worker connections")
     started = time.perf_counter()
     key = params.key()
     conn.execute(BOOKKEEPING)
@@ -352,39 +418,39 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
 
     rules = _rules(conn)
     profiles.validate_against_workflow(profiles.DEFAULT_BEHAVIOUR, set(rules))
-    pools = texts.Pools.build(params.seed)
-    plans = plan_departments(params, pools)
-    calendar = ArrivalCalendar(params.start, params.end)
-    total_enquiries = total_events = batches = skipped = 0
-    for plan in plans:
+    engine = _Engine(params, rules)
+    for plan in engine.plans:
         _provision(conn, plan, params.start - timedelta(days=30))
-    for plan in plans:
-        for batch_no, first in enumerate(range(0, plan.enquiries, params.batch_size)):
-            count = min(params.batch_size, plan.enquiries - first)
-            if (plan.code, batch_no) in done:
-                skipped += 1
-                if progress:
-                    progress(count, 0)
-                continue
-            sims = _simulate_batch(params, plan, first, count, calendar, pools, rules)
-            try:
-                with conn.transaction():
-                    events = _load_batch(conn, plan, sims)
-                    conn.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
-                                 "values (%s, %s, %s, %s, %s)", [key, plan.code, batch_no, count, events])
-            except psycopg.Error as err:
-                from enquiries_lab.errors import describe_db_error
+    todo, skipped = [], 0
+    for job in engine.jobs():
+        if (engine.plans[job[0]].code, job[1]) in done:
+            skipped += 1
+            if progress:
+                progress(job[3], 0)
+        else:
+            todo.append(job)
 
-                raise LabError(f"generator bug: batch {batch_no} of {plan.code} was refused by the database "
-                               f"({describe_db_error(err)}); nothing of that batch was written") from None
+    total_enquiries = total_events = 0
+    if jobs == 1:
+        results = (engine.run(conn, job) for job in todo)
+        pool = None
+    else:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("spawn").Pool(jobs, _worker_init, (dsn, params, rules))
+        results = pool.imap_unordered(_worker_run, todo)
+    try:
+        for count, events in results:
             total_enquiries += count
             total_events += events
-            batches += 1
             if progress:
                 progress(count, events)
+    finally:
+        if pool is not None:
+            pool.terminate()
     conn.execute("update lab_meta.generation_runs set finished_at = now() where run_key = %s and finished_at is null", [key])
-    return RunSummary(key, total_enquiries, total_events, batches, skipped, time.perf_counter() - started,
-                      [(p.code, p.enquiries) for p in plans])
+    return RunSummary(key, total_enquiries, total_events, len(todo), skipped, time.perf_counter() - started,
+                      [(p.code, p.enquiries) for p in engine.plans])
 
 
 DIGEST_AUDIT = """
