@@ -47,12 +47,18 @@ def cli() -> None:
     """enquiries-lab: multi-tenant, audit-heavy PostgreSQL workbench."""
 
 
+DEMO_PARAMS = dict(enquiries=5000, departments=6, seed=1)
+
+
 @cli.command()
 @dsn_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @handles_errors
-def demo(dsn: str | None) -> None:
-    """Bring the database up, migrate it and print what is installed."""
-    from enquiries_lab import sample, summary
+def demo(dsn: str | None, quiet: bool) -> None:
+    """Bring the database up, migrate it, generate a modest dataset and print what is there."""
+    from enquiries_lab import summary
+    from enquiries_lab.generator import Params
+    from enquiries_lab.generator import generate as run
 
     t = _target(dsn)
     click.echo(f"database: {database.connect_string(t) if t.embedded else t.display} "
@@ -60,9 +66,10 @@ def demo(dsn: str | None) -> None:
     with database.connect(t.dsn, autocommit=True) as conn:
         applied = migrations.migrate(conn)
         click.echo(f"migrations: {len(applied)} applied now, {len(migrations.discover())} in total")
-        if sample.is_empty(conn):
-            n = sample.install(conn)
-            click.echo(f"sample data: {len(sample.DEPARTMENTS)} departments, {n} enquiries walked through the workflow")
+        if not conn.execute("select exists (select from tenant.departments)").fetchone()[0]:
+            params = Params(**DEMO_PARAMS)
+            s = _run_with_progress(conn, params, run, quiet, 2, t.dsn)
+            click.echo(f"generated {s.enquiries:,} enquiries through the workflow ({s.events:,} events) in {s.seconds:.1f} s")
         click.echo(summary.render(conn))
     click.echo("")
     click.echo("Next: open the notebooks with   .venv/bin/jupyter lab notebooks/")

@@ -67,10 +67,10 @@ class Behaviour:
     })
     # median days spent in a status before the next move (log-normal, sigma below)
     median_days: dict[str, float] = field(default_factory=lambda: {
-        "new": 0.6, "assigned": 0.8, "in_progress": 4.0, "awaiting_citizen": 6.0, "escalated": 5.0,
-        "resolved": 3.0, "closed": 60.0, "reopened": 1.0,
+        "new": 0.3, "assigned": 0.5, "in_progress": 2.0, "awaiting_citizen": 4.0, "escalated": 3.0,
+        "resolved": 2.0, "closed": 60.0, "reopened": 1.0,
     })
-    sigma: float = 1.0
+    sigma: float = 0.9
     escalation_rejection_rate: float = 0.25   # a request the supervisor turns down
     supervisor_assigns_rate: float = 0.6      # otherwise the caseworker takes it from the queue
     reassignment_rate: float = 0.08           # a supervisor moves work between caseworkers
