@@ -131,7 +131,7 @@ def _date(value: str | None, default):
 @click.option("--end", help="The simulation clock: nothing happens after it (default 2026-06-30).")
 @click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
 @click.option("--batch-size", type=int, default=2000, show_default=True, help="Enquiries per transaction (rounded up to a multiple of 50).")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+@click.option("--jobs", "-j", type=int, default=2, show_default=True,
               help="Worker processes (the data is the same for any number).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handles_errors
@@ -218,6 +218,30 @@ def db_status() -> None:
 def db_url(dsn: str | None) -> None:
     """Print the DSN the lab would use (starting the embedded server if it is the one)."""
     click.echo(database.connect_string(_target(dsn)))
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks, measured side by side in one run (see docs/benchmarks.md)."""
+
+
+@bench.command("generate")
+@dsn_option
+@click.option("--enquiries", "-n", type=int, default=20_000, show_default=True, help="Size of the generated dataset.")
+@click.option("--naive-enquiries", type=int, default=300, show_default=True,
+              help="Sample for the naive client (0 to skip).")
+@click.option("--departments", "-d", type=int, default=6, show_default=True)
+@click.option("--jobs", "-j", type=int, default=2, show_default=True, help="Generator worker processes.")
+@handles_errors
+def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs) -> None:
+    """Generator vs the COPY limit vs a naive client, in throwaway databases on the server."""
+    from enquiries_lab.bench import generate as bench_gen
+    from enquiries_lab.config import with_database
+
+    t = _target(dsn)
+    click.echo(f"server: {t.display}; {enquiries:,} enquiries, {departments} departments, {jobs} job(s)")
+    results = bench_gen.run(with_database(t.dsn, "postgres"), enquiries, naive_enquiries, departments, jobs)
+    click.echo(bench_gen.report(results))
 
 
 # -- commands that live in their own modules register here -----------------------------

@@ -1,0 +1,163 @@
+"""`enquiries-lab bench generate`: the generator against the machine's limit and a naive client.
+
+Three measurements of the same output, side by side in one run:
+  (a) the limit: COPY of exactly the rows the generator produced (final tenant rows and
+      their audit entries) into empty tables with the same indexes and no triggers;
+  (b) the generator (batched, through RLS, the workflow triggers and the audit capture);
+  (c) a naive client: one transaction per workflow event, each a single statement through
+      the same rules (measured on a smaller sample of the same dataset, reported per event).
+Each runs in its own throwaway database on the server of `admin_dsn`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psycopg
+from psycopg import sql
+
+from enquiries_lab import migrations
+from enquiries_lab.config import with_database
+from enquiries_lab.database import connect, drop_database, ensure_database
+from enquiries_lab.generator import Params, generate
+from enquiries_lab.generator import run as gen
+
+
+@dataclass
+class Measurement:
+    method: str
+    enquiries: int
+    events: int
+    rows: int
+    seconds: float
+
+    @property
+    def enquiries_per_s(self) -> float:
+        return self.enquiries / self.seconds
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds
+
+
+def _fresh(admin_dsn: str, label: str) -> str:
+    dsn = with_database(admin_dsn, f"enqlab_bench_{label}_{uuid.uuid4().hex[:8]}")
+    ensure_database(dsn)
+    with connect(dsn, autocommit=True) as conn:
+        migrations.migrate(conn)
+    return dsn
+
+
+def _copy_limit(conn: psycopg.Connection) -> tuple[int, float]:
+    """COPY every tenant table and the audit entries into trigger-less copies with the same
+    indexes; returns (rows, seconds) for the COPY IN work only."""
+    tables = [r[0] for r in conn.execute(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'tenant' and c.relkind = 'r' order by 1")]
+    sources = [(f"tenant.{t}", t) for t in tables] + [("audit.entries", "audit_entries")]
+    conn.execute("drop schema if exists bench_copy cascade; create schema bench_copy")
+    data = {}
+    for source, name in sources:
+        conn.execute(sql.SQL("create table bench_copy.{} (like {} including defaults including indexes)").format(
+            sql.Identifier(name), sql.SQL(source)))
+        with conn.cursor().copy(sql.SQL("copy (select * from {}) to stdout (format binary)").format(sql.SQL(source))) as cp:
+            data[name] = b"".join(bytes(chunk) for chunk in cp)
+    rows = 0
+    started = time.perf_counter()
+    with conn.transaction():
+        for _, name in sources:
+            with conn.cursor().copy(sql.SQL("copy bench_copy.{} from stdin (format binary)").format(sql.Identifier(name))) as cp:
+                cp.write(data[name])
+    seconds = time.perf_counter() - started
+    for _, name in sources:
+        rows += conn.execute(sql.SQL("select count(*) from bench_copy.{}").format(sql.Identifier(name))).fetchone()[0]
+    conn.execute("drop schema bench_copy cascade")
+    return rows, seconds
+
+
+def _written_rows(conn: psycopg.Connection) -> int:
+    return conn.execute(
+        "select (select count(*) from audit.entries) + sum(n_live_tup)::bigint from pg_stat_user_tables where schemaname = 'tenant'"
+    ).fetchone()[0]
+
+
+def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
+    """One transaction per event, one statement each: (enquiries, events, seconds)."""
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute(gen.BOOKKEEPING)
+        engine = gen._Engine(params, gen._rules(conn))
+        for plan in engine.plans:
+            gen._provision(conn, plan, params.start - timedelta(days=30))
+        enquiries = events = 0
+        started = time.perf_counter()
+        for index, batch_no, first, count in engine.jobs():
+            plan = engine.plans[index]
+            sims = gen._simulate_batch(params, plan, first, count, engine.calendar, engine.pools, engine.rules)
+            steps = sorted(((e.at, s, e) for s in sims for e in s.events), key=lambda x: x[0])
+            for _, s, e in steps:
+                kinds = (["contact"] if e.kind == "create" and s.new_contact else []) + [e.kind]
+                for kind in kinds:
+                    with conn.transaction():
+                        with conn.cursor() as cur:
+                            cur.execute(sql.SQL(
+                                "set local enquiries.tenant_id = {}; set local enquiries.business_time = 'per_row'; "
+                                "set local role {}; set local enquiries.actor_id = {}").format(
+                                sql.Literal(str(plan.tenant_id)), sql.Identifier(f"enquiries_{e.role}"), sql.Literal(str(e.actor))))
+                            for statement, columns in gen._statements(kind, [(s, e)]):
+                                cur.execute(statement, columns)
+                events += 1
+            enquiries += count
+        return enquiries, events, time.perf_counter() - started
+
+
+def run(admin_dsn: str, enquiries: int, naive_enquiries: int, departments: int = 6, jobs: int = 1,
+        seed: int = 1) -> list[Measurement]:
+    params = Params(enquiries=enquiries, departments=departments, seed=seed)
+    results = []
+    dsn = _fresh(admin_dsn, "gen")
+    try:
+        with connect(dsn, autocommit=True) as conn:
+            summary = generate(conn, params, jobs=jobs, dsn=dsn)
+            conn.execute("analyze")
+            rows = _written_rows(conn)
+            results.append(Measurement(f"generator ({jobs} job{'s' if jobs > 1 else ''})", summary.enquiries,
+                                       summary.events, rows, summary.seconds))
+            copy_rows, copy_seconds = _copy_limit(conn)
+            results.insert(0, Measurement("COPY of the same rows (limit)", summary.enquiries, summary.events,
+                                          copy_rows, copy_seconds))
+    finally:
+        drop_database(dsn)
+    if naive_enquiries:
+        small = Params(enquiries=naive_enquiries, departments=departments, seed=seed)
+        dsn = _fresh(admin_dsn, "naive")
+        try:
+            n, events, seconds = _naive(dsn, small)
+            with connect(dsn, autocommit=True) as conn:
+                conn.execute("analyze")
+                rows = _written_rows(conn)
+            results.append(Measurement("naive client (1 statement per event)", n, events, rows, seconds))
+        finally:
+            drop_database(dsn)
+    return results
+
+
+def report(results: list[Measurement]) -> str:
+    gen_row = next(r for r in results if r.method.startswith("generator"))
+    lines = [f"{'method':<40} {'enquiries':>9} {'events':>9} {'rows':>10} {'seconds':>8} {'enq/s':>8} {'rows/s':>8} "
+             f"{'vs generator':>12}"]
+    for r in results:
+        ratio = gen_row.enquiries_per_s / r.enquiries_per_s
+        lines.append(f"{r.method:<40} {r.enquiries:>9,} {r.events:>9,} {r.rows:>10,} {r.seconds:>8.1f} "
+                     f"{r.enquiries_per_s:>8,.0f} {r.rows_per_s:>8,.0f} {ratio:>11.2f}x")
+    copy_row = results[0]
+    lines.append("")
+    lines.append(f"generator time / COPY time for the same rows: {gen_row.seconds / copy_row.seconds:.2f}x "
+                 f"(target <= 3x); 1M enquiries would take ~{1_000_000 / gen_row.enquiries_per_s / 60:.0f} min (target <= 10)")
+    naive = [r for r in results if r.method.startswith("naive")]
+    if naive:
+        lines.append(f"generator vs naive client, per enquiry: {gen_row.enquiries_per_s / naive[0].enquiries_per_s:.1f}x faster "
+                     f"(target >= 10x)")
+    return "\n".join(lines)
