@@ -92,6 +92,9 @@ def migrate(dsn: str | None, show_status: bool) -> None:
             pending = sum(s.state == "pending" for s in states)
             bad = [s for s in states if s.state in ("changed", "missing")]
             click.echo(f"{len(states) - pending} applied, {pending} pending" + (f", {len(bad)} changed or missing" if bad else ""))
+            active = migrations.active_profiles(conn)
+            for profile in migrations.PROFILES:
+                click.echo(f"profile {profile}: " + ("active" if profile in active else "skipped (not available on this server)"))
             if bad:
                 sys.exit(1)
             return

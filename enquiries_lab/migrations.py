@@ -43,6 +43,22 @@ comment on table lab_meta.migrations is 'Applied enquiries-lab migrations, with 
 """
 
 
+# Optional profiles: sql/<name>/NNN_*.sql, applied after the core migrations when the
+# database has what they need, skipped otherwise.
+PROFILES = {"citus": "select exists (select from pg_extension where extname = 'citus')"}
+
+PROFILE_BOOKKEEPING = """
+create table if not exists lab_meta.profile_migrations (
+    profile     text not null,
+    version     integer not null,
+    name        text not null,
+    checksum    text not null,
+    applied_at  timestamptz not null default now(),
+    primary key (profile, version)
+);
+"""
+
+
 def sql_dir() -> Path:
     if os.environ.get(ENV_SQL_DIR):
         return Path(os.environ[ENV_SQL_DIR])
@@ -151,9 +167,44 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
             done.append(m)
             if progress:
                 progress(m)
+        for profile in active_profiles(conn):
+            done += _apply_profile(conn, profile, directory, progress)
         return done
     finally:
         conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def active_profiles(conn: psycopg.Connection) -> list[str]:
+    """The profiles whose prerequisites this database has (e.g. the citus extension)."""
+    return [name for name, detect in PROFILES.items() if conn.execute(detect).fetchone()[0]]
+
+
+def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress) -> list[Migration]:
+    files = discover((directory or sql_dir()) / profile)
+    with conn.transaction():
+        conn.execute(PROFILE_BOOKKEEPING)
+    applied = {v: c for v, c in conn.execute(
+        "select version, checksum from lab_meta.profile_migrations where profile = %s", [profile])}
+    done = []
+    for m in files:
+        if m.version in applied:
+            if applied[m.version] != m.checksum:
+                raise MigrationError(f"{profile}/{m.filename} was edited after it was applied (checksum differs)")
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(m.sql)
+                conn.execute("reset role")
+                conn.execute("insert into lab_meta.profile_migrations (profile, version, name, checksum) values (%s, %s, %s, %s)",
+                             [profile, m.version, m.name, m.checksum])
+        except psycopg.Error as err:
+            line = line_of(m.sql, err.diag.statement_position) if err.diag else None
+            raise MigrationError(f"{profile}/{m.filename}{':' + str(line) if line else ''}: {describe_db_error(err)} "
+                                 f"(nothing from this file was applied)") from None
+        done.append(m)
+        if progress:
+            progress(m)
+    return done
 
 
 def _refuse_tampering(migrations: list[Migration], applied: dict[int, tuple[str, str, datetime]]) -> None:

@@ -1,0 +1,63 @@
+"""The queries users run most, written once: the caseworker queue and the supervisor dashboard.
+
+RLS is the guarantee: without `routing`, these queries carry no tenant filter at all. With
+`routing=True` they add `tenant_id = <the actor's department>` as a literal parameter, which
+is what Citus needs to send the query to one shard (a setting-based policy never prunes
+shards; docs/scale-out.md). The filter can only narrow what RLS already allows.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from enquiries_lab.session import Actor
+
+QUEUE = """
+select e.enquiry_id, e.reference, e.status, e.priority, e.subject, e.received_at, e.due_at, e.version
+from app.enquiries e join core.statuses s using (status)
+where e.assigned_to = %(staff_id)s and s.is_open {routing}
+order by e.received_at
+limit %(limit)s
+"""
+
+DASHBOARD = """
+select e.status,
+       count(*)::int as enquiries,
+       count(*) filter (where e.due_at < coalesce(%(now)s::timestamptz, now()) and s.is_open)::int as open_past_due,
+       count(*) filter (where e.resolved_at > e.due_at)::int as resolved_late
+from app.enquiries e join core.statuses s using (status)
+where true {routing}
+group by e.status, s.sort_order
+order by s.sort_order
+"""
+
+
+def _routing(routing: bool) -> sql.SQL:
+    return sql.SQL("and e.tenant_id = %(tenant_id)s" if routing else "")
+
+
+def queue(cur: psycopg.Cursor, actor: Actor, *, limit: int = 20, routing: bool = False) -> list[tuple]:
+    """The actor's open cases, oldest first."""
+    cur.execute(sql.SQL(QUEUE).format(routing=_routing(routing)),
+                {"staff_id": actor.staff_id, "tenant_id": actor.tenant_id, "limit": limit})
+    return cur.fetchall()
+
+
+def dashboard(cur: psycopg.Cursor, actor: Actor, *, now=None, routing: bool = False) -> list[tuple]:
+    """Counts by status for the actor's department, with SLA state."""
+    cur.execute(sql.SQL(DASHBOARD).format(routing=_routing(routing)),
+                {"tenant_id": actor.tenant_id, "now": now})
+    return cur.fetchall()
+
+
+def queue_frame(conn: psycopg.Connection, actor: Actor, **kwargs):
+    """The queue as a DataFrame (notebooks)."""
+    from enquiries_lab.session import act_as
+
+    with act_as(conn, actor) as cur:
+        rows = queue(cur, actor, **kwargs)
+        columns = [c.name for c in cur.description]
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,12 @@
+-- id: scale-out-audit
+-- title: every tenant table is audited by audit.capture (statement form) or audit.capture_row (row form), and the row form exists
+-- why: on Citus the statement form cannot read its transition table on the shards; the profile swaps in the row form.
+select format('%s.%s', n.nspname, c.relname) as object, 'no audit trigger (audit.capture or audit.capture_row)' as detail
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname = 'tenant' and c.relkind = 'r'
+  and not exists (select from pg_trigger t
+                  where t.tgrelid = c.oid and t.tgenabled <> 'D'
+                    and t.tgfoid in ('audit.capture()'::regprocedure, coalesce(to_regprocedure('audit.capture_row()'), 0)))
+union all
+select 'audit.capture_row()', 'the row form of the audit capture is missing'
+where to_regprocedure('audit.capture_row()') is null

@@ -1,0 +1,159 @@
+"""Scale-out readiness: the schema stays distributable by tenant_id (Citus), proved on
+single-node PostgreSQL on every CI run. Citus itself is not installable here; what CI can
+prove is the readiness rules, the profile's order and names, and that the row-form triggers
+the profile switches to write exactly what the statement forms write."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import _new_name, create_db, drop_db
+from world import load_world
+
+from enquiries_lab import casework, migrations, readiness
+from enquiries_lab.queries import dashboard, queue
+from enquiries_lab.session import act_as, context_statement
+
+CITUS = migrations.sql_dir() / "citus"
+
+
+def findings(dsn: str) -> set[tuple[str, str]]:
+    with psycopg.connect(dsn) as conn:
+        return {(f.rule, f.object) for f in readiness.check(conn)}
+
+
+def test_the_project_schema_is_ready_to_distribute(lab_db):
+    assert findings(lab_db) == set()
+
+
+@pytest.mark.parametrize("breakage,rule,obj", [
+    ("alter table tenant.teams add constraint teams_name_everywhere unique (name)", "scale-out-keys", "tenant.teams"),
+    ("create table public.things (thing_id uuid primary key); "
+     "alter table tenant.notes add column thing_id uuid references public.things on delete restrict",
+     "scale-out-foreign-keys", "tenant.notes"),
+    ("create unique index staff_id_alone on tenant.staff (staff_id); "
+     "alter table tenant.notes add constraint notes_author foreign key (created_by) references tenant.staff (staff_id) on delete restrict",
+     "scale-out-foreign-keys", "tenant.notes"),
+    ("create policy auditor_everything on tenant.notes for select to enquiries_auditor using (true)",
+     "scale-out-policies", "tenant.notes"),
+    ("create policy caseworker_anywhere on tenant.contacts for insert to enquiries_caseworker with check (true)",
+     "scale-out-policies", "tenant.contacts"),
+    ("alter table tenant.notes disable trigger a_stamp_row", "scale-out-tenant-immutable", "tenant.notes"),
+    ("drop trigger z_audit_insert on tenant.notes; drop trigger z_audit_update on tenant.notes", "scale-out-audit", "tenant.notes"),
+    ("create table tenant.orphans (orphan_id uuid primary key)", "scale-out-distribution-column", "tenant.orphans"),
+])
+def test_each_readiness_rule_catches_the_drift_it_names(lab_db, breakage, rule, obj):
+    with psycopg.connect(lab_db, autocommit=True) as conn:
+        conn.execute(breakage)
+    assert (rule, obj) in findings(lab_db)
+
+
+def test_the_context_is_set_with_set_local_so_it_reaches_the_shards(world):
+    text = context_statement(world.a.actor("caseworker")).as_string(None)
+    assert "set local enquiries.tenant_id = " in text and "set local enquiries.actor_id = " in text
+    assert "set_config" not in text
+
+
+STUBS = """
+create schema citus_stub;
+create table citus_stub.calls (n serial, kind text, tbl regclass, colocate_with text);
+create function citus_stub.create_reference_table(t regclass) returns void language sql
+    as $$ insert into citus_stub.calls (kind, tbl) values ('reference', t) $$;
+create function citus_stub.create_distributed_table(t regclass, col text, colocate_with text default 'default')
+    returns void language sql
+    as $$ insert into citus_stub.calls (kind, tbl, colocate_with) values ('distributed:' || col, t, colocate_with) $$;
+"""
+
+
+def test_the_citus_profile_distributes_every_table_in_the_order_citus_needs(lab_db):
+    """Stand-ins for create_reference_table/create_distributed_table record the calls; the
+    regclass arguments prove every named table exists."""
+    with psycopg.connect(lab_db) as conn:
+        conn.execute(STUBS)
+        conn.execute("set local search_path = citus_stub, public")
+        for name in ("020_reference_tables.sql", "030_distributed_tables.sql"):
+            conn.execute((CITUS / name).read_text())
+        calls = conn.execute("select kind, tbl::text, colocate_with from citus_stub.calls order by n").fetchall()
+        core = {r[0] for r in conn.execute("select format('core.%s', relname) from pg_class c join pg_namespace n "
+                                           "on n.oid = c.relnamespace where nspname = 'core' and relkind = 'r'")}
+        tenant = {r[0] for r in conn.execute("select format('tenant.%s', relname) from pg_class c join pg_namespace n "
+                                             "on n.oid = c.relnamespace where nspname = 'tenant' and relkind = 'r'")}
+        conn.rollback()
+    kinds = [k for k, _, _ in calls]
+    assert kinds == sorted(kinds, key=lambda k: k != "reference")            # reference tables first
+    assert {t for k, t, _ in calls if k == "reference"} == core
+    distributed = [(t, c) for k, t, c in calls if k == "distributed:tenant_id"]
+    assert distributed[0] == ("tenant.departments", "default")               # the parent first
+    assert {t for t, _ in distributed} == tenant | {"audit.entries"}
+    assert all(c == "tenant.departments" for _, c in distributed[1:])       # all colocated
+
+
+def test_the_citus_settings_file_is_valid_sql(lab_db):
+    with psycopg.connect(lab_db) as conn:
+        conn.execute((CITUS / "010_settings.sql").read_text())
+        conn.rollback()
+
+
+@pytest.fixture
+def world_pair(admin_dsn, world_template):
+    names = [_new_name("rows"), _new_name("stmt")]
+    dsns = [create_db(admin_dsn, n, template=world_template) for n in names]
+    try:
+        yield [load_world(d) for d in dsns]
+    finally:
+        for n in names:
+            drop_db(admin_dsn, n)
+
+
+def _script(w) -> None:
+    """The same workflow, at fixed business times, so both databases can be compared."""
+    a = w.a
+    at = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    with psycopg.connect(w.loader_dsn, autocommit=True) as conn:
+        with act_as(conn, a.actor("supervisor"), business_time=at) as cur:
+            v = casework.reassign(cur, a.enquiry_id, a.caseworker2.staff_id, version=a.enquiry_version)
+            cur.execute("insert into tenant.notes (note_id, enquiry_id, direction, body) values (%s, %s, 'internal', 'x')",
+                        [uuid.UUID(int=7), a.enquiry_id])
+        with act_as(conn, a.caseworker2, business_time=at.replace(month=2)) as cur:
+            v = casework.transition(cur, a.enquiry_id, "escalated", version=v)
+        with act_as(conn, a.actor("supervisor"), business_time=at.replace(month=3)) as cur:
+            v = casework.transition(cur, a.enquiry_id, "resolved", version=v)
+            cur.execute("update tenant.contacts set phone = '01632 960001' where contact_id = %s", [a.contact_id])
+
+
+TRAIL = """
+select table_name, record_id, occurred_at, action, actor_id, db_role, backdated, changed_columns, row_data, old_values
+from audit.entries where occurred_at >= '2031-01-01' order by table_name, record_id, occurred_at, action
+"""
+
+
+def test_the_row_form_triggers_write_exactly_what_the_statement_forms_write(world_pair):
+    rows_world, statement_world = world_pair
+    with psycopg.connect(rows_world.dsn, autocommit=True) as conn:
+        conn.execute((CITUS / "040_row_triggers.sql").read_text())
+        assert conn.execute("select count(*) from pg_trigger where tgname = 'z_audit_row'").fetchone()[0] == 10
+    for w in world_pair:
+        _script(w)
+    trails, assignments = [], []
+    for w in world_pair:
+        with psycopg.connect(w.dsn) as conn:
+            trails.append(conn.execute(TRAIL).fetchall())
+            assignments.append(conn.execute("select * from tenant.assignments order by assignment_id").fetchall())
+    assert len(trails[0]) >= 6 and trails[0] == trails[1]
+    assert assignments[0] == assignments[1]
+    assert findings(rows_world.dsn) == set()
+
+
+def test_queue_and_dashboard_give_the_same_answer_with_the_routing_filter(world):
+    cw = world.a.actor("caseworker")
+    with world.connect() as conn:
+        with act_as(conn, cw) as cur:
+            assert queue(cur, cw) == queue(cur, cw, routing=True) and len(queue(cur, cw)) == 1
+            assert dashboard(cur, cw) == dashboard(cur, cw, routing=True)
+            plan = cur.execute("explain (format json) select * from app.enquiries e where e.tenant_id = %s and e.assigned_to = %s",
+                               [cw.tenant_id, cw.staff_id]).fetchone()[0]
+    assert "tenant_id" in str(plan)
