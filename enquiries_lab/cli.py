@@ -247,7 +247,39 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs) -> None:
     click.echo(bench_gen.report(results))
 
 
+@bench.command("rls")
+@dsn_option
+@click.option("--quick", is_flag=True, help="A small run for CI and smoke checks (100k rows, 7 runs per cell).")
+@click.option("--rows", type=int, default=None, help="Enquiries in the synthetic table (default 1,000,000; --quick 100,000).")
+@click.option("--repeats", type=int, default=None, help="Timed runs per cell (default 30; --quick 7).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the tidy results as CSV here.")
+@handles_errors
+def bench_rls(dsn, quick, rows, repeats, out) -> None:
+    """RLS policy designs and index strategies against the explicit-filter baseline."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from enquiries_lab.bench import rls
+    from enquiries_lab.config import with_database
+
+    rows = rows or (100_000 if quick else 1_000_000)
+    repeats = repeats or (7 if quick else 30)
+    if rows < 1000 or repeats < 3:
+        raise LabError(f"--rows must be at least 1000 and --repeats at least 3 (got {rows}, {repeats})")
+    t = _target(dsn)
+    with tqdm(total=repeats, unit="round", desc="measuring") as bar:
+        cells, meta = rls.run(with_database(t.dsn, "postgres"), rows=rows, repeats=repeats,
+                              progress=lambda done, total: bar.update(1))
+    click.echo(rls.report(cells, meta))
+    if out:
+        rls.write_csv(cells, Path(out))
+        rls.save_meta(meta, Path(out).with_suffix(".json"))
+        click.echo(f"wrote {out} and {Path(out).with_suffix('.json')} (settings and EXPLAIN ANALYZE plans)")
+
+
 # -- commands that live in their own modules register here -----------------------------
+from enquiries_lab.lint.cli import lint as _lint; cli.add_command(_lint)  # noqa: E402,E702
 
 
 def main() -> None:

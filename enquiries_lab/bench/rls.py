@@ -1,0 +1,296 @@
+"""`enquiries-lab bench rls`: what RLS costs, per policy design and index strategy.
+
+Every variant is a copy of the same synthetic table (identical rows, skewed departments),
+with its own policy or indexes, side by side in one throwaway database. Each query pattern
+runs for a large and a small department, warmed up, repeated in random order; we report the
+median, p95 and spread, and the ratio to the baseline (no RLS, explicit tenant filter)
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import statistics
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from enquiries_lab import migrations
+from enquiries_lab.config import with_database
+from enquiries_lab.database import connect, drop_database, ensure_database
+
+TENANTS = 20
+SKEW = 1.2
+CONTEXT = "(select tenant.current_tenant_id())"
+
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    policy: str | None          # USING expression, or None for no RLS (the baseline)
+    indexes: tuple[str, ...]    # index column lists
+    shipped: bool = False
+    explicit_filter: bool = False
+    setup: str = ""             # extra SQL (functions) the policy needs
+
+
+SHIPPED_INDEXES = ("tenant_id, assigned_to, received_at", "tenant_id, status, received_at", "tenant_id, reference",
+                   "tenant_id, received_at")
+
+VARIANTS = [
+    Variant("baseline", "no RLS; the query says WHERE tenant_id = $1", None, SHIPPED_INDEXES, explicit_filter=True),
+    Variant("shipped", "restrictive + permissive policies, context in a sub-select (InitPlan)",
+            f"tenant_id = {CONTEXT}", SHIPPED_INDEXES, shipped=True),
+    Variant("per_row_function", "policy calls a PL/pgSQL context function directly (evaluated per row)",
+            "tenant_id = bench.context_plpgsql()", SHIPPED_INDEXES,
+            setup="create function bench.context_plpgsql() returns uuid language plpgsql stable as "
+                  "$$ begin return nullif(current_setting('enquiries.tenant_id', true), '')::uuid; end $$;"),
+    Variant("membership_join", "policy checks membership with a join per row (EXISTS on a staff table)",
+            "exists (select 1 from bench.memberships m where m.tenant_id = {table}.tenant_id "
+            "and m.staff_id = (select tenant.current_actor_id()))", SHIPPED_INDEXES),
+    Variant("membership_definer", "policy calls a SECURITY DEFINER membership function per row",
+            "bench.is_member(tenant_id)", SHIPPED_INDEXES,
+            setup="create function bench.is_member(t uuid) returns boolean language sql stable security definer "
+                  "set search_path = pg_catalog as $$ select exists (select 1 from bench.memberships m "
+                  "where m.tenant_id = t and m.staff_id = nullif(current_setting('enquiries.actor_id', true), '')::uuid) $$;"),
+    Variant("membership_wrapped", "membership resolved once: tenant_id IN (sub-select of the actor's departments)",
+            "tenant_id in (select m.tenant_id from bench.memberships m where m.staff_id = (select tenant.current_actor_id()))",
+            SHIPPED_INDEXES),
+    Variant("shipped_tenant_index_only", "shipped policy, only an index on tenant_id", f"tenant_id = {CONTEXT}",
+            ("tenant_id",)),
+    Variant("shipped_no_index", "shipped policy, no index at all", f"tenant_id = {CONTEXT}", ()),
+    Variant("shipped_partial_open", "shipped policy + partial index on open work for the queue",
+            f"tenant_id = {CONTEXT}", SHIPPED_INDEXES + ("tenant_id, assigned_to, received_at) where (status <> 'closed'",)),
+]
+
+PATTERNS = {
+    "queue": ("select enquiry_id, reference, status, received_at from {table} where assigned_to = %(staff)s "
+              "and status <> 'closed' {filter} order by received_at limit 20"),
+    "dashboard": ("select status, count(*), count(*) filter (where due_at < %(now)s and status <> 'closed') "
+                  "from {table} where true {filter} group by status"),
+    "search_reference": "select enquiry_id, status from {table} where reference = %(reference)s {filter}",
+    "record_lookup": "select * from {table} where enquiry_id = %(enquiry)s {filter}",
+    "month_report": ("select status, priority, count(*) from {table} where received_at >= %(month)s "
+                     "and received_at < %(month)s::timestamptz + interval '1 month' {filter} group by 1, 2"),
+    "status_update": ("update {table} set status = case when status = 'closed' then 'in_progress' else 'closed' end "
+                      "where enquiry_id = %(enquiry)s {filter}"),
+}
+
+
+def _populate(conn: psycopg.Connection, rows: int) -> None:
+    """The base table: `rows` enquiries over 20 departments with Zipf-like sizes (~700 bytes each)."""
+    conn.execute("create schema bench")
+    weights = [1 / (k + 1) ** SKEW for k in range(TENANTS)]
+    total = sum(weights)
+    conn.execute("create table bench.tenants (n int primary key, tenant_id uuid not null, share float8 not null)")
+    with conn.cursor() as cur:
+        cur.executemany("insert into bench.tenants values (%s, %s, %s)",
+                        [(k, uuid.UUID(int=k + 1, version=4), w / total) for k, w in enumerate(weights)])
+    conn.execute("""
+        create table bench.base as
+        with t as (select n, tenant_id, sum(share) over (order by n) - share as lo, sum(share) over (order by n) as hi
+                   from bench.tenants)
+        select t.tenant_id,
+               md5(g::text)::uuid as enquiry_id,
+               'REF-' || lpad(g::text, 9, '0') as reference,
+               (array['new','assigned','in_progress','awaiting_citizen','resolved','closed','closed','closed','closed','closed'])
+                   [1 + (hashint4(g) & 1023) % 10] as status,
+               (array['urgent','high','normal','normal','normal','low'])[1 + (hashint4(g + 7) & 1023) % 6] as priority,
+               md5(t.tenant_id::text || ((hashint4(g + 13) & 1023) % 40)::text)::uuid as assigned_to,
+               timestamptz '2018-07-01' + (g::float8 / {rows}) * interval '8 years' as received_at,
+               timestamptz '2018-07-01' + (g::float8 / {rows}) * interval '8 years' + interval '20 days' as due_at,
+               repeat('Subject line for enquiry ', 3) as subject,
+               repeat('The body of a citizen enquiry, as long as a real letter. ', 8) as body
+        from generate_series(1, {rows}) g
+        join t on ((hashint4(g + 101) & 1048575)::float8 / 1048576) >= t.lo
+              and ((hashint4(g + 101) & 1048575)::float8 / 1048576) < t.hi
+    """.replace("{rows}", str(int(rows))))
+    conn.execute("""
+        create table bench.memberships as
+        select distinct tenant_id, assigned_to as staff_id from bench.base;
+        alter table bench.memberships add primary key (staff_id, tenant_id);
+        grant usage on schema bench to enquiries_caseworker, enquiries_owner;
+        grant select on bench.memberships to enquiries_caseworker;
+    """)
+
+
+def _install(conn: psycopg.Connection, v: Variant) -> str:
+    table = f"bench.enquiries_{v.name}"
+    conn.execute(sql.SQL("create table {} as select * from bench.base").format(sql.SQL(table)))
+    conn.execute(sql.SQL("alter table {} add primary key (tenant_id, enquiry_id)").format(sql.SQL(table)))
+    for i, cols in enumerate(v.indexes):
+        conn.execute(sql.SQL("create index {} on {} ({})").format(
+            sql.Identifier(f"{v.name}_{i}"), sql.SQL(table), sql.SQL(cols)))
+    if v.setup:
+        conn.execute(v.setup)
+        conn.execute("grant execute on all functions in schema bench to enquiries_caseworker")
+    conn.execute(sql.SQL("grant select, update on {} to enquiries_caseworker").format(sql.SQL(table)))
+    if v.policy:
+        using = v.policy.format(table=table)
+        conn.execute(sql.SQL("alter table {} enable row level security").format(sql.SQL(table)))
+        conn.execute(sql.SQL("alter table {} force row level security").format(sql.SQL(table)))
+        if v.shipped or v.name.startswith("shipped"):
+            conn.execute(sql.SQL("create policy tenant_isolation on {} as restrictive for all to public using ({c}) "
+                                 "with check ({c})").format(sql.SQL(table), c=sql.SQL(f"tenant_id = {CONTEXT}")))
+        conn.execute(sql.SQL("create policy caseworker_access on {} for all to enquiries_caseworker using ({u}) "
+                             "with check ({u})").format(sql.SQL(table), u=sql.SQL(using)))
+    else:
+        conn.execute(sql.SQL("alter table {} owner to enquiries_owner").format(sql.SQL(table)))
+    conn.execute(sql.SQL("analyze {}").format(sql.SQL(table)))
+    return table
+
+
+@dataclass
+class Cell:
+    variant: str
+    pattern: str
+    tenant_size: str
+    rows: int
+    median_ms: float
+    p95_ms: float
+    min_ms: float
+    max_ms: float
+    runs: int
+    ratio_to_baseline: float
+    shipped: bool
+    description: str
+
+
+def _tenants(conn: psycopg.Connection) -> dict[str, dict]:
+    """Parameters for the largest and the smallest department."""
+    out = {}
+    for label, order in (("large", "desc"), ("small", "asc")):
+        tenant, n = conn.execute(f"select tenant_id, count(*) from bench.base group by 1 order by 2 {order} limit 1").fetchone()
+        staff, enquiry, reference, month = conn.execute(
+            "select assigned_to, enquiry_id, reference, date_trunc('month', received_at) from bench.base "
+            "where tenant_id = %s order by enquiry_id limit 1", [tenant]).fetchone()
+        out[label] = {"tenant": tenant, "rows": n, "staff": staff, "enquiry": enquiry, "reference": reference,
+                      "month": month, "now": "2024-01-01"}
+    return out
+
+
+def _time(conn: psycopg.Connection, variant: Variant, table: str, pattern: str, p: dict) -> float:
+    query = PATTERNS[pattern].format(table=table, filter="and tenant_id = %(tenant)s" if variant.explicit_filter else "")
+    with conn.transaction():
+        with conn.cursor() as cur:
+            if variant.explicit_filter:
+                cur.execute("set local role enquiries_owner")
+            else:
+                cur.execute(sql.SQL("set local role enquiries_caseworker; set local enquiries.tenant_id = {}; "
+                                    "set local enquiries.actor_id = {}").format(
+                    sql.Literal(str(p["tenant"])), sql.Literal(str(p["staff"]))))
+            started = time.perf_counter()
+            cur.execute(query, p, prepare=True)
+            if cur.description:
+                cur.fetchall()
+            elapsed = (time.perf_counter() - started) * 1000
+        raise _Rollback(elapsed)  # writes are measured, never kept: every run sees the same data
+
+
+class _Rollback(Exception):
+    def __init__(self, elapsed: float):
+        self.elapsed = elapsed
+
+
+def _measure(conn, variant, table, pattern, p) -> float:
+    try:
+        _time(conn, variant, table, pattern, p)
+    except _Rollback as r:
+        return r.elapsed
+    raise AssertionError("unreachable")
+
+
+def plans(conn: psycopg.Connection, tables: dict[str, str], params: dict[str, dict]) -> dict[str, str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the queue query for the large department, per variant."""
+    out = {}
+    p = params["large"]
+    for v in VARIANTS:
+        query = PATTERNS["queue"].format(table=tables[v.name], filter="and tenant_id = %(tenant)s" if v.explicit_filter else "")
+        with conn.transaction():
+            if v.explicit_filter:
+                conn.execute("set local role enquiries_owner")
+            else:
+                conn.execute(sql.SQL("set local role enquiries_caseworker; set local enquiries.tenant_id = {}; "
+                                     "set local enquiries.actor_id = {}").format(
+                    sql.Literal(str(p["tenant"])), sql.Literal(str(p["staff"]))))
+            rows = conn.execute("explain (analyze, buffers, costs off) " + query, p).fetchall()
+            out[v.name] = "\n".join(r[0] for r in rows)
+    return out
+
+
+def run(admin_dsn: str, *, rows: int = 1_000_000, repeats: int = 30, seed: int = 1,
+        progress=None) -> tuple[list[Cell], dict]:
+    dsn = with_database(admin_dsn, f"enqlab_bench_rls_{uuid.uuid4().hex[:8]}")
+    ensure_database(dsn)
+    try:
+        with connect(dsn, autocommit=True) as conn:
+            migrations.migrate(conn)
+            _populate(conn, rows)
+            tables = {v.name: _install(conn, v) for v in VARIANTS}
+            params = _tenants(conn)
+            meta = {
+                "server_version": conn.execute("show server_version").fetchone()[0],
+                "settings": dict(conn.execute(
+                    "select name, setting from pg_settings where name in ('shared_buffers', 'work_mem', "
+                    "'effective_cache_size', 'random_page_cost', 'jit', 'max_parallel_workers_per_gather')").fetchall()),
+                "rows": rows, "repeats": repeats, "cache": "warm (each cell warmed up before timing)",
+                "tenants": {k: {"rows": v["rows"]} for k, v in params.items()},
+            }
+            cells_keys = [(v, pattern, size) for v in VARIANTS for pattern in PATTERNS for size in params]
+            timings: dict[tuple, list[float]] = {(v.name, pt, s): [] for v, pt, s in cells_keys}
+            for v, pattern, size in cells_keys:          # warm-up
+                for _ in range(2):
+                    _measure(conn, v, tables[v.name], pattern, params[size])
+            rng = random.Random(seed)
+            for rep in range(repeats):                    # repeated, in a new random order each round
+                order = cells_keys[:]
+                rng.shuffle(order)
+                for v, pattern, size in order:
+                    timings[(v.name, pattern, size)].append(_measure(conn, v, tables[v.name], pattern, params[size]))
+                if progress:
+                    progress(rep + 1, repeats)
+            meta["plans"] = plans(conn, tables, params)
+    finally:
+        drop_database(dsn)
+    cells = []
+    for v, pattern, size in cells_keys:
+        t = sorted(timings[(v.name, pattern, size)])
+        base = statistics.median(timings[("baseline", pattern, size)])
+        med = statistics.median(t)
+        cells.append(Cell(v.name, pattern, size, params[size]["rows"], round(med, 3), round(t[int(0.95 * (len(t) - 1))], 3),
+                          round(t[0], 3), round(t[-1], 3), len(t), round(med / base, 2), v.shipped, v.description))
+    return cells, meta
+
+
+def write_csv(cells: list[Cell], path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(asdict(cells[0])))
+        writer.writeheader()
+        for c in cells:
+            writer.writerow(asdict(c))
+
+
+def report(cells: list[Cell], meta: dict) -> str:
+    lines = [f"PostgreSQL {meta['server_version']}, {meta['rows']:,} rows, {meta['repeats']} runs per cell, "
+             f"large department {meta['tenants']['large']['rows']:,} rows, small {meta['tenants']['small']['rows']:,}",
+             f"{'variant':<26} {'pattern':<17} {'tenant':<6} {'median ms':>10} {'p95 ms':>8} {'ratio':>7}"]
+    for c in cells:
+        lines.append(f"{c.variant:<26} {c.pattern:<17} {c.tenant_size:<6} {c.median_ms:>10.3f} {c.p95_ms:>8.3f} "
+                     f"{c.ratio_to_baseline:>6.2f}x{' *' if c.shipped else ''}")
+    shipped = [c for c in cells if c.shipped and c.pattern != "status_update"]
+    worst = max(shipped, key=lambda c: c.ratio_to_baseline)
+    lines.append(f"* shipped design; worst read ratio {worst.ratio_to_baseline:.2f}x ({worst.pattern}, {worst.tenant_size}); "
+                 f"target <= 1.10x")
+    return "\n".join(lines)
+
+
+def save_meta(meta: dict, path: Path) -> None:
+    path.write_text(json.dumps(meta, indent=2, default=str))
