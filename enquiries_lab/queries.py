@@ -61,3 +61,50 @@ def queue_frame(conn: psycopg.Connection, actor: Actor, **kwargs):
     import pandas as pd
 
     return pd.DataFrame(rows, columns=columns)
+
+
+SEARCH_REFERENCE = """
+select e.enquiry_id, e.reference, e.status, e.subject from app.enquiries e
+where e.reference = %(reference)s {routing}
+"""
+
+MONTH_REPORT = """
+select e.enquiry_type, e.status, count(*)::int as enquiries
+from app.enquiries e
+where e.received_at >= %(month)s and e.received_at < %(month)s::timestamptz + interval '1 month' {routing}
+group by 1, 2 order by 1, 2
+"""
+
+RECORD_HISTORY = """
+select a.occurred_at, a.db_role, a.action, a.changed_columns, a.old_values, a.row_data
+from audit.entries a
+where a.record_id = %(record_id)s {routing_audit}
+order by a.occurred_at, a.entry_id
+"""
+
+# The shipped query patterns by name, for the plan guards and the benchmark.
+PATTERNS = {"queue": QUEUE, "dashboard": DASHBOARD, "search_reference": SEARCH_REFERENCE,
+            "month_report": MONTH_REPORT, "record_history": RECORD_HISTORY}
+
+
+def compose(pattern: str, routing: bool = False) -> sql.Composed:
+    text = PATTERNS[pattern]
+    return sql.SQL(text).format(routing=_routing(routing),
+                                routing_audit=sql.SQL("and a.tenant_id = %(tenant_id)s" if routing else "")) \
+        if "{routing_audit}" in text else sql.SQL(text).format(routing=_routing(routing))
+
+
+def search_reference(cur: psycopg.Cursor, actor: Actor, reference: str, *, routing: bool = False) -> list[tuple]:
+    cur.execute(compose("search_reference", routing), {"reference": reference, "tenant_id": actor.tenant_id})
+    return cur.fetchall()
+
+
+def month_report(cur: psycopg.Cursor, actor: Actor, month, *, routing: bool = False) -> list[tuple]:
+    cur.execute(compose("month_report", routing), {"month": month, "tenant_id": actor.tenant_id})
+    return cur.fetchall()
+
+
+def record_history(cur: psycopg.Cursor, actor: Actor, record_id, *, routing: bool = False) -> list[tuple]:
+    """An auditor's view of one record's audit entries, oldest first."""
+    cur.execute(compose("record_history", routing), {"record_id": record_id, "tenant_id": actor.tenant_id})
+    return cur.fetchall()
