@@ -278,8 +278,26 @@ def bench_rls(dsn, quick, rows, repeats, out) -> None:
         click.echo(f"wrote {out} and {Path(out).with_suffix('.json')} (settings and EXPLAIN ANALYZE plans)")
 
 
+@bench.command("audit")
+@dsn_option
+@click.option("--enquiries", "-n", type=int, default=20_000, show_default=True, help="Size of the generated dataset.")
+@click.option("--rows", type=int, default=2000, show_default=True, help="Rows per batched update.")
+@click.option("--repeats", type=int, default=7, show_default=True)
+@handles_errors
+def bench_audit(dsn, enquiries, rows, repeats) -> None:
+    """Write-path cost and storage of the audit trail, with and without its triggers."""
+    from enquiries_lab.bench import audit as bench_audit_mod
+    from enquiries_lab.config import with_database
+
+    t = _target(dsn)
+    cells, meta = bench_audit_mod.run(with_database(t.dsn, "postgres"), enquiries=enquiries, rows=rows, repeats=repeats)
+    click.echo(bench_audit_mod.report(cells, meta))
+
+
 # -- commands that live in their own modules register here -----------------------------
 from enquiries_lab.lint.cli import lint as _lint; cli.add_command(_lint)  # noqa: E402,E702
+from enquiries_lab.compliance_cli import check as _check; cli.add_command(_check)  # noqa: E402,E702
+from enquiries_lab.audit_cli import audit as _audit; cli.add_command(_audit)  # noqa: E402,E702
 
 
 def main() -> None:
