@@ -253,8 +253,10 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs) -> None:
 @click.option("--rows", type=int, default=None, help="Enquiries in the synthetic table (default 1,000,000; --quick 100,000).")
 @click.option("--repeats", type=int, default=None, help="Timed runs per cell (default 30; --quick 7).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the tidy results as CSV here.")
+@click.option("--clients", type=int, default=None, help="Concurrent client processes for the throughput run (default 4; --quick 2; 0 = skip).")
+@click.option("--seconds", type=float, default=None, help="Duration of each throughput run (default 15; --quick 3).")
 @handles_errors
-def bench_rls(dsn, quick, rows, repeats, out) -> None:
+def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
     """RLS policy designs and index strategies against the explicit-filter baseline."""
     from pathlib import Path
 
@@ -265,12 +267,14 @@ def bench_rls(dsn, quick, rows, repeats, out) -> None:
 
     rows = rows or (100_000 if quick else 1_000_000)
     repeats = repeats or (7 if quick else 30)
+    clients = (2 if quick else 4) if clients is None else clients
+    seconds = seconds or (3.0 if quick else 15.0)
     if rows < 1000 or repeats < 3:
         raise LabError(f"--rows must be at least 1000 and --repeats at least 3 (got {rows}, {repeats})")
     t = _target(dsn)
     with tqdm(total=repeats, unit="round", desc="measuring") as bar:
         cells, meta = rls.run(with_database(t.dsn, "postgres"), rows=rows, repeats=repeats,
-                              progress=lambda done, total: bar.update(1))
+                              progress=lambda done, total: bar.update(1), clients=clients, seconds=seconds)
     click.echo(rls.report(cells, meta))
     if out:
         rls.write_csv(cells, Path(out))

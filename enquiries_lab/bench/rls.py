@@ -227,8 +227,54 @@ def plans(conn: psycopg.Connection, tables: dict[str, str], params: dict[str, di
     return out
 
 
+def _client(args: tuple) -> list[tuple[float, int]]:
+    """One concurrent client: random departments and staff, queue and dashboard queries, for
+    `seconds`; returns (latency ms, rows) per query. Bounded in time and count."""
+    dsn, table, explicit, people, seconds, seed = args
+    rng = random.Random(seed)
+    out = []
+    query = {p: PATTERNS[p].format(table=table, filter="and tenant_id = %(tenant)s" if explicit else "")
+             for p in ("queue", "dashboard", "search_reference")}
+    deadline = time.perf_counter() + seconds
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while time.perf_counter() < deadline and len(out) < 100_000:
+            p = rng.choice(people)
+            pattern = rng.choices(["queue", "dashboard", "search_reference"], [0.6, 0.1, 0.3])[0]
+            started = time.perf_counter()
+            with conn.transaction():
+                if explicit:
+                    conn.execute("set local role enquiries_owner")
+                else:
+                    conn.execute(sql.SQL("set local role enquiries_caseworker; set local enquiries.tenant_id = {}; "
+                                         "set local enquiries.actor_id = {}").format(
+                        sql.Literal(str(p["tenant"])), sql.Literal(str(p["staff"]))))
+                n = len(conn.execute(query[pattern], p, prepare=True).fetchall())
+            out.append(((time.perf_counter() - started) * 1000, n))
+    return out
+
+
+def concurrency(dsn: str, tables: dict[str, str], clients: int, seconds: float) -> list[dict]:
+    """Throughput and latency percentiles with RLS on (shipped) and off (baseline), each with
+    `clients` processes over loopback, mixed departments; the context is set per transaction."""
+    import multiprocessing
+
+    with psycopg.connect(dsn) as conn:
+        people = [{"tenant": t, "staff": s, "reference": r, "now": "2024-01-01"} for t, s, r in conn.execute(
+            "select distinct on (assigned_to) tenant_id, assigned_to, reference from bench.base order by assigned_to, reference")]
+    results = []
+    for name in ("baseline", "shipped"):
+        explicit = name == "baseline"
+        with multiprocessing.get_context("spawn").Pool(clients) as pool:
+            runs = pool.map(_client, [(dsn, tables[name], explicit, people, seconds, k) for k in range(clients)])
+        lat = sorted(ms for run in runs for ms, _ in run)
+        pct = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)
+        results.append({"variant": name, "clients": clients, "seconds": seconds, "transactions": len(lat),
+                        "tps": round(len(lat) / seconds), "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)})
+    return results
+
+
 def run(admin_dsn: str, *, rows: int = 1_000_000, repeats: int = 30, seed: int = 1,
-        progress=None) -> tuple[list[Cell], dict]:
+        progress=None, clients: int = 0, seconds: float = 10.0) -> tuple[list[Cell], dict]:
     dsn = with_database(admin_dsn, f"enqlab_bench_rls_{uuid.uuid4().hex[:8]}")
     ensure_database(dsn)
     try:
@@ -263,6 +309,8 @@ def run(admin_dsn: str, *, rows: int = 1_000_000, repeats: int = 30, seed: int =
                 if progress:
                     progress(rep + 1, repeats)
             meta["plans"] = plans(conn, tables, params)
+        if clients:
+            meta["concurrency"] = concurrency(dsn, tables, clients, seconds)
     finally:
         drop_database(dsn)
     cells = []
@@ -290,6 +338,9 @@ def report(cells: list[Cell], meta: dict) -> str:
     for c in cells:
         lines.append(f"{c.variant:<26} {c.pattern:<17} {c.tenant_size:<6} {c.median_ms:>10.3f} {c.p95_ms:>8.3f} "
                      f"{c.ratio_to_baseline:>6.2f}x{' *' if c.shipped else ''}")
+    for r in meta.get("concurrency", []):
+        lines.append(f"concurrency {r['variant']:<9} {r['clients']} clients x {r['seconds']:.0f} s: {r['tps']:,} tx/s, "
+                     f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms")
     shipped = [c for c in cells if c.shipped and c.pattern != "status_update"]
     worst = max(shipped, key=lambda c: c.ratio_to_baseline)
     lines.append(f"* shipped design; worst read ratio {worst.ratio_to_baseline:.2f}x ({worst.pattern}, {worst.tenant_size}); "

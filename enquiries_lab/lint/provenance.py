@@ -46,7 +46,7 @@ select 'rel:' || r.oid, pg_catalog.jsonb_build_object(
 from rels r
 union all
 select 'col:' || a.attrelid || ':' || a.attnum, pg_catalog.jsonb_build_object(
-           'name', a.attname, 'notnull', a.attnotnull, 'type', a.atttypid, 'relation', r.nspname || '.' || r.relname)
+           'name', a.attname, 'notnull', a.attnotnull, 'type', a.atttypid, 'relation', a.attrelid)
 from pg_catalog.pg_attribute a join rels r on r.oid = a.attrelid
 where a.attnum > 0 and not a.attisdropped and r.relkind in ('r', 'p', 'v', 'm', 'f') and not r.relispartition
 union all
@@ -155,10 +155,22 @@ class Provenance:
                     changes[name] = origin
             if key.startswith(("rel:", "col:")) and (old.get("name"), old.get("schema")) != (props.get("name"), props.get("schema")):
                 self.events.append(Event("rename", key, old, props, origin))
+            self._touch_parent(key, old, origin)
         for key, old in before.items():
             if key not in now:
                 self.events.append(Event("drop", key, old, None, origin))
+                self._touch_parent(key, old, origin)
         self.state = now
+
+    def _touch_parent(self, key: str, old: dict, origin: Origin) -> None:
+        """A trigger, policy, constraint or column that changed or vanished changes its table's
+        `triggers`/`policies`/`constraints`/`columns`: a rule about what a table lacks then
+        points at the statement that took it away (one that never had it points at its
+        CREATE TABLE, because creating children is not recorded here)."""
+        kind = key.split(":", 1)[0]
+        parent_property = {"trg": "triggers", "pol": "policies", "con": "constraints", "col": "columns"}.get(kind)
+        if parent_property and old.get("relation") is not None:
+            self.changed.setdefault(f"rel:{old['relation']}", {})[parent_property] = origin
 
     def origin_of(self, key: str, properties: list[str] | tuple[str, ...] = ()) -> Origin | None:
         """The statement that last changed any of `properties` of `key`, else the one that
