@@ -1,0 +1,58 @@
+"""The benchmark commands run end to end (tiny sizes) and produce what their docs promise.
+Performance is measured by the commands, never asserted here."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = shutil.which("enquiries-lab", path=str(Path(sys.executable).parent))
+COLUMNS = {"variant", "pattern", "tenant_size", "rows", "median_ms", "p95_ms", "ratio_to_baseline", "shipped"}
+
+
+def run(*args: str, dsn: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args, "--dsn", dsn], capture_output=True, text=True, timeout=600)
+
+
+def test_bench_rls_quick_writes_a_tidy_csv_with_every_variant_pattern_and_tenant_size(admin_dsn, tmp_path):
+    out = tmp_path / "rls.csv"
+    proc = run("bench", "rls", "--quick", "--rows", "3000", "--repeats", "3", "--clients", "2", "--seconds", "1",
+               "--out", str(out), dsn=admin_dsn)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert COLUMNS <= set(rows[0])
+    from enquiries_lab.bench.rls import PATTERNS, VARIANTS
+
+    assert {(r["variant"], r["pattern"], r["tenant_size"]) for r in rows} == {
+        (v.name, p, s) for v in VARIANTS for p in PATTERNS for s in ("large", "small")}
+    assert {r["variant"] for r in rows if r["shipped"] == "True"} == {"shipped"}
+    assert all(float(r["ratio_to_baseline"]) == 1.0 for r in rows if r["variant"] == "baseline")
+    assert "concurrency shipped" in proc.stdout and "p95" in proc.stdout
+    assert (tmp_path / "rls.json").exists()
+
+
+def test_bench_generate_reports_the_copy_limit_the_generator_and_the_naive_client(admin_dsn):
+    proc = run("bench", "generate", "-n", "200", "--naive-enquiries", "20", "-d", "2", "-j", "1", dsn=admin_dsn)
+    assert proc.returncode == 0, proc.stderr
+    for label in ("COPY of the same rows (limit)", "generator (1 job)", "naive client", "target <= 3x", "target >= 10x"):
+        assert label in proc.stdout
+
+
+def test_bench_audit_reports_both_write_paths_and_storage(admin_dsn):
+    proc = run("bench", "audit", "-n", "300", "--rows", "50", "--repeats", "3", dsn=admin_dsn)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("batched update") == 2 and proc.stdout.count("single-row updates") == 2
+    assert "full before+after images" in proc.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["bench", "rls", "--rows", "10"], "--rows must be at least 1000"),
+])
+def test_bench_rejects_bad_sizes_with_one_line(admin_dsn, args, message):
+    proc = run(*args, dsn=admin_dsn)
+    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
