@@ -1,9 +1,15 @@
 """The queries users run most, written once: the caseworker queue and the supervisor dashboard.
 
 RLS is the guarantee: without `routing`, these queries carry no tenant filter at all. With
-`routing=True` they add `tenant_id = <the actor's department>` as a literal parameter, which
-is what Citus needs to send the query to one shard (a setting-based policy never prunes
-shards; docs/scale-out.md). The filter can only narrow what RLS already allows.
+`routing=True` they add `tenant_id = <the actor's department>` as a literal parameter. The
+filter can only narrow what RLS already allows, and it serves two purposes:
+
+- the planner sees which department is asked for. Under RLS alone the tenant is an InitPlan
+  parameter, so the planner assumes an average department; for a dominant department's
+  aggregates that picks a serial bitmap scan where a parallel scan is twice as fast (measured:
+  docs/benchmarks.md). Department-wide aggregates (dashboard, month report) therefore route by
+  default; index lookups (queue, search, history) do not need it;
+- Citus needs it to send the query to one shard (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ def queue(cur: psycopg.Cursor, actor: Actor, *, limit: int = 20, routing: bool =
     return cur.fetchall()
 
 
-def dashboard(cur: psycopg.Cursor, actor: Actor, *, now=None, routing: bool = False) -> list[tuple]:
+def dashboard(cur: psycopg.Cursor, actor: Actor, *, now=None, routing: bool = True) -> list[tuple]:
     """Counts by status for the actor's department, with SLA state."""
     cur.execute(sql.SQL(DASHBOARD).format(routing=_routing(routing)),
                 {"tenant_id": actor.tenant_id, "now": now})
@@ -99,7 +105,7 @@ def search_reference(cur: psycopg.Cursor, actor: Actor, reference: str, *, routi
     return cur.fetchall()
 
 
-def month_report(cur: psycopg.Cursor, actor: Actor, month, *, routing: bool = False) -> list[tuple]:
+def month_report(cur: psycopg.Cursor, actor: Actor, month, *, routing: bool = True) -> list[tuple]:
     cur.execute(compose("month_report", routing), {"month": month, "tenant_id": actor.tenant_id})
     return cur.fetchall()
 

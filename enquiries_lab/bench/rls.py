@@ -50,6 +50,8 @@ VARIANTS = [
     Variant("baseline", "no RLS; the query says WHERE tenant_id = $1", None, SHIPPED_INDEXES, explicit_filter=True),
     Variant("shipped", "restrictive + permissive policies, context in a sub-select (InitPlan)",
             f"tenant_id = {CONTEXT}", SHIPPED_INDEXES, shipped=True),
+    Variant("shipped_routed", "shipped policies, and the query also says WHERE tenant_id = $1 (queries.py routing=True)",
+            f"tenant_id = {CONTEXT}", SHIPPED_INDEXES, explicit_filter=True),
     Variant("per_row_function", "policy calls a PL/pgSQL context function directly (evaluated per row)",
             "tenant_id = bench.context_plpgsql()", SHIPPED_INDEXES,
             setup="create function bench.context_plpgsql() returns uuid language plpgsql stable as "
@@ -182,7 +184,7 @@ def _time(conn: psycopg.Connection, variant: Variant, table: str, pattern: str, 
     query = PATTERNS[pattern].format(table=table, filter="and tenant_id = %(tenant)s" if variant.explicit_filter else "")
     with conn.transaction():
         with conn.cursor() as cur:
-            if variant.explicit_filter:
+            if variant.policy is None:
                 cur.execute("set local role enquiries_owner")
             else:
                 cur.execute(sql.SQL("set local role enquiries_caseworker; set local enquiries.tenant_id = {}; "
@@ -210,27 +212,28 @@ def _measure(conn, variant, table, pattern, p) -> float:
 
 
 def plans(conn: psycopg.Connection, tables: dict[str, str], params: dict[str, dict]) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the queue query for the large department, per variant."""
+    """EXPLAIN (ANALYZE, BUFFERS) of every read pattern for the large department, per variant
+    (keys: the variant for the queue, '<variant>/<pattern>' for the others)."""
     out = {}
     p = params["large"]
-    for v in VARIANTS:
-        query = PATTERNS["queue"].format(table=tables[v.name], filter="and tenant_id = %(tenant)s" if v.explicit_filter else "")
+    for v, pattern in ((v, pattern) for v in VARIANTS for pattern in PATTERNS if pattern != "status_update"):
+        query = PATTERNS[pattern].format(table=tables[v.name], filter="and tenant_id = %(tenant)s" if v.explicit_filter else "")
         with conn.transaction():
-            if v.explicit_filter:
+            if v.policy is None:
                 conn.execute("set local role enquiries_owner")
             else:
                 conn.execute(sql.SQL("set local role enquiries_caseworker; set local enquiries.tenant_id = {}; "
                                      "set local enquiries.actor_id = {}").format(
                     sql.Literal(str(p["tenant"])), sql.Literal(str(p["staff"]))))
             rows = conn.execute("explain (analyze, buffers, costs off) " + query, p).fetchall()
-            out[v.name] = "\n".join(r[0] for r in rows)
+            out[v.name if pattern == "queue" else f"{v.name}/{pattern}"] = "\n".join(r[0] for r in rows)
     return out
 
 
 def _client(args: tuple) -> list[tuple[float, int]]:
     """One concurrent client: random departments and staff, queue and dashboard queries, for
     `seconds`; returns (latency ms, rows) per query. Bounded in time and count."""
-    dsn, table, explicit, people, seconds, seed = args
+    dsn, table, explicit, owner, people, seconds, seed = args
     rng = random.Random(seed)
     out = []
     query = {p: PATTERNS[p].format(table=table, filter="and tenant_id = %(tenant)s" if explicit else "")
@@ -242,7 +245,7 @@ def _client(args: tuple) -> list[tuple[float, int]]:
             pattern = rng.choices(["queue", "dashboard", "search_reference"], [0.6, 0.1, 0.3])[0]
             started = time.perf_counter()
             with conn.transaction():
-                if explicit:
+                if owner:
                     conn.execute("set local role enquiries_owner")
                 else:
                     conn.execute(sql.SQL("set local role enquiries_caseworker; set local enquiries.tenant_id = {}; "
@@ -262,8 +265,9 @@ def concurrency(dsn: str, tables: dict[str, str], clients: int, seconds: float) 
         people = [{"tenant": t, "staff": s, "reference": r, "now": "2024-01-01"} for t, s, r in conn.execute(
             "select distinct on (assigned_to) tenant_id, assigned_to, reference from bench.base order by assigned_to, reference")]
     results = []
-    for name in ("baseline", "shipped"):
-        explicit = name == "baseline"
+    for name in ("baseline", "shipped", "shipped_routed"):
+        explicit = name != "shipped"
+        owner = name == "baseline"
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
             runs = pool.map(_client, [(dsn, tables[name], explicit, people, seconds, k) for k in range(clients)])
         lat = sorted(ms for run in runs for ms, _ in run)
