@@ -6,7 +6,8 @@
 --   * enquiries.reference is unique per department only;
 --   * the current state of an enquiry is its `status`; `version` increases by exactly one
 --     per change (optimistic concurrency, enforced in 013);
---   * closed_at is set on entering a terminal status: it starts the retention clock;
+--   * closed_at is set on entering a terminal status: it starts the retention clock (for a
+--     soft-deleted enquiry that never closed, deleted_at does);
 --   * disposed_at/disposed_by mark records anonymised by the retention officer (014).
 -- Indexes are the ones the shipped query patterns need: the caseworker queue
 -- (assignee, oldest first), the supervisor dashboard (status), reports by type and month,
@@ -61,7 +62,7 @@ create table tenant.enquiries (
     deleted_at  timestamptz,          deleted_by uuid,
     check ((deleted_at is null) = (deleted_by is null)),
     check ((disposed_at is null) = (disposed_by is null)),
-    check (disposed_at is null or closed_at is not null),
+    check (disposed_at is null or closed_at is not null or deleted_at is not null),
     primary key (tenant_id, enquiry_id),
     unique (tenant_id, reference),
     foreign key (tenant_id, contact_id) references tenant.contacts (tenant_id, contact_id) on delete restrict,

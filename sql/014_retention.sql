@@ -2,7 +2,8 @@
 --
 -- Guarantees:
 --   * the rule is data (core.retention_rules): enquiry records are kept for seven years
---     after the enquiry entered a terminal status (closed_at);
+--     after the enquiry entered a terminal status (closed_at), or, for a soft-deleted enquiry
+--     that never closed, after its deletion;
 --   * disposal is an UPDATE that sets disposed_at, made only by the retention officer
 --     (EL303), only once the period has passed (EL300), never while a legal hold is
 --     active (EL301); the triggers overwrite the personal data and cascade, so a disposal is
@@ -69,9 +70,12 @@ begin
     new.disposed_by := new.updated_by;
 
     if tg_table_name = 'enquiries' then
-        if old.closed_at is null or old.closed_at + period > at then
+        -- The clock starts at closure, or for a soft-deleted enquiry that never closed (a
+        -- duplicate, say) at its deletion: its personal data must not be kept for ever either.
+        if coalesce(old.closed_at, old.deleted_at) is null or coalesce(old.closed_at, old.deleted_at) + period > at then
             raise exception 'enquiry % may not be disposed of before % (closed %, retention %)', old.reference,
-                coalesce((old.closed_at + period)::text, 'it is closed'), coalesce(old.closed_at::text, 'never'), period
+                coalesce((coalesce(old.closed_at, old.deleted_at) + period)::text, 'it is closed'),
+                coalesce(old.closed_at::text, 'never'), period
                 using errcode = 'EL300';
         end if;
         if exists (select from tenant.legal_holds h

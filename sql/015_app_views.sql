@@ -27,14 +27,13 @@ $views$;
 
 -- Enquiries whose retention period has passed, with no active legal hold.
 create view app.disposal_candidates with (security_invoker = true) as
-select e.tenant_id, e.enquiry_id, e.reference, e.status, e.closed_at,
-       e.closed_at + r.retention_period as disposable_from
+select e.tenant_id, e.enquiry_id, e.reference, e.status, e.closed_at, e.deleted_at,
+       coalesce(e.closed_at, e.deleted_at) + r.retention_period as disposable_from
 from tenant.enquiries e
 cross join core.retention_rules r
 where r.rule = 'enquiry_records'
   and e.disposed_at is null
-  and e.closed_at is not null
-  and e.closed_at + r.retention_period <= now()
+  and coalesce(e.closed_at, e.deleted_at) + r.retention_period <= now()
   and not exists (select from tenant.legal_holds h
                   where h.tenant_id = e.tenant_id and h.enquiry_id = e.enquiry_id
                     and h.released_at is null and h.deleted_at is null);

@@ -78,6 +78,10 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
         if t <= end:
             version += 1
             events.append(Event("soft_delete", t, "supervisor", rng.choice(staff.supervisors), {"version": version}))
+            dispose_at = t + RETENTION + timedelta(days=rng.random() * 60)   # retention runs from deletion
+            if dispose_at <= end:
+                events.append(Event("dispose", dispose_at, "retention_officer", rng.choice(staff.retention_officers),
+                                    {"version": version + 1}))
         return events
 
     while True:

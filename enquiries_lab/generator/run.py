@@ -114,6 +114,10 @@ def _sizes(total: int, count: int, skew: float) -> list[int]:
     sizes = [int(x) for x in exact]
     for k in sorted(range(count), key=lambda k: exact[k] - sizes[k], reverse=True)[: total - sum(sizes)]:
         sizes[k] += 1
+    for k in range(count):              # no department left empty when there are enough enquiries
+        if sizes[k] == 0 and total >= count:
+            sizes[sizes.index(max(sizes))] -= 1
+            sizes[k] = 1
     return sizes
 
 
@@ -347,18 +351,29 @@ class _Engine:
         self.plans = plan_departments(params, self.pools)
         self.calendar = ArrivalCalendar(params.start, params.end)
 
-    def jobs(self) -> list[tuple[int, int, int, int]]:
-        """(department index, batch number, first enquiry, count) for every batch, in time order
-        across departments so parallel workers fill the audit partitions together."""
+    def jobs(self, done: dict[str, set[int]] | None = None) -> list[tuple[int, int, int, int]]:
+        """(department index, first block, first enquiry, count) for every batch still to do, in
+        time order across departments so parallel workers fill the audit partitions together.
+
+        Batches are runs of whole blocks of CONTACT_BLOCK enquiries; `done` holds the blocks
+        already committed per department, so a run resumes with any batch size."""
+        done = done or {}
+        per_batch = math.ceil(self.params.batch_size / CONTACT_BLOCK)
         out = []
-        size = math.ceil(self.params.batch_size / CONTACT_BLOCK) * CONTACT_BLOCK
         for plan in self.plans:
-            for batch_no, first in enumerate(range(0, plan.enquiries, size)):
-                out.append((plan.index, batch_no, first, min(size, plan.enquiries - first)))
+            blocks = [b for b in range(math.ceil(plan.enquiries / CONTACT_BLOCK)) if b not in done.get(plan.code, set())]
+            run: list[int] = []
+            for b in blocks + [None]:
+                if run and (b is None or b != run[-1] + 1 or len(run) == per_batch):
+                    first = run[0] * CONTACT_BLOCK
+                    out.append((plan.index, run[0], first, min((run[-1] + 1) * CONTACT_BLOCK, plan.enquiries) - first))
+                    run = []
+                if b is not None:
+                    run.append(b)
         return sorted(out, key=lambda j: (j[2] / max(self.plans[j[0]].enquiries, 1), j[0]))
 
     def run(self, conn: psycopg.Connection, job: tuple[int, int, int, int]) -> tuple[int, int]:
-        index, batch_no, first, count = job
+        index, batch_no, first, count = job   # batch_no: the batch's first block
         plan = self.plans[index]
         sims = _simulate_batch(self.params, plan, first, count, self.calendar, self.pools, self.rules)
         try:
@@ -412,8 +427,10 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
                        "run `enquiries-lab reset` first or use another database")
     conn.execute("insert into lab_meta.generation_runs (run_key, params) values (%s, %s) on conflict do nothing",
                  [key, json.dumps({k: str(v) for k, v in asdict(params).items()})])
-    done = {(d, b) for d, b in conn.execute(
-        "select department, batch_no from lab_meta.generation_batches where run_key = %s", [key])}
+    done: dict[str, set[int]] = defaultdict(set)
+    for department, first_block, count in conn.execute(
+            "select department, batch_no, enquiries from lab_meta.generation_batches where run_key = %s", [key]):
+        done[department].update(range(first_block, first_block + math.ceil(count / CONTACT_BLOCK)))
     conn.execute("select audit.ensure_partitions(%s, %s)", [(params.start - timedelta(days=62)).date(), params.end.date()])
 
     rules = _rules(conn)
@@ -421,14 +438,12 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     engine = _Engine(params, rules)
     for plan in engine.plans:
         _provision(conn, plan, params.start - timedelta(days=30))
-    todo, skipped = [], 0
-    for job in engine.jobs():
-        if (engine.plans[job[0]].code, job[1]) in done:
-            skipped += 1
-            if progress:
-                progress(job[3], 0)
-        else:
-            todo.append(job)
+    todo = engine.jobs(done)
+    already = sum(min(len(blocks) * CONTACT_BLOCK, next(p.enquiries for p in engine.plans if p.code == code))
+                  for code, blocks in done.items())
+    skipped = sum(1 for _ in conn.execute("select 1 from lab_meta.generation_batches where run_key = %s", [key]))
+    if progress and already:
+        progress(already, 0)
 
     total_enquiries = total_events = 0
     if jobs == 1:
@@ -456,7 +471,8 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
 DIGEST_AUDIT = """
 select md5(coalesce(string_agg(jsonb_build_array(table_name, record_id, occurred_at, action, actor_id, db_role, backdated,
                                                  changed_columns, row_data, old_values)::text, E'\\n'
-                               order by table_name, record_id, occurred_at, action, row_data::text), ''))
+                               order by table_name collate "C", record_id, occurred_at, action collate "C",
+                                        row_data::text collate "C"), ''))
 from audit.entries
 """
 
@@ -477,7 +493,8 @@ def _digest(conn: psycopg.Connection) -> str:
         "where n.nspname = 'tenant' and c.relkind = 'r' order by 1")]
     for table in tables:
         parts.append(conn.execute(sql.SQL(
-            "select md5(coalesce(string_agg(to_jsonb(x)::text, E'\\n' order by to_jsonb(x)::text), '')) from tenant.{} x"
+            "select md5(coalesce(string_agg(to_jsonb(x)::text, E'\\n' order by to_jsonb(x)::text collate \"C\"), '')) "
+            "from tenant.{} x"
         ).format(sql.Identifier(table))).fetchone()[0])
     parts.append(conn.execute(DIGEST_AUDIT).fetchone()[0])
     return hashlib.sha256("".join(parts).encode()).hexdigest()
