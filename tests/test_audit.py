@@ -20,6 +20,7 @@ def entries(dsn: str) -> int:
         return conn.execute("select count(*) from audit.entries").fetchone()[0]
 
 
+@pytest.mark.req("REQ-AUD-1")
 def test_replaying_the_audit_trail_rebuilds_every_live_row_exactly(world):
     """Completeness and exactness at once: the fold of each record's entries equals the row."""
     with psycopg.connect(world.dsn) as conn:
@@ -40,6 +41,7 @@ def test_replaying_the_audit_trail_rebuilds_every_live_row_exactly(world):
             assert rows > 0 and mismatches == [], table
 
 
+@pytest.mark.req("REQ-AUD-1")
 def test_every_entry_is_attributed_and_has_both_states(world):
     with psycopg.connect(world.dsn) as conn:
         bad = conn.execute(
@@ -54,6 +56,7 @@ def test_every_entry_is_attributed_and_has_both_states(world):
     assert n > 20 and bad == []
 
 
+@pytest.mark.req("REQ-AUD-1")
 def test_a_status_change_is_recorded_with_actor_department_role_and_both_values(world):
     cw = world.a.actor("caseworker")
     with world.connect() as conn:
@@ -69,6 +72,7 @@ def test_a_status_change_is_recorded_with_actor_department_role_and_both_values(
                    ["status", "updated_at", "version"], "awaiting_citizen", "in_progress", False)
 
 
+@pytest.mark.req("REQ-AUD-2")
 def test_an_auditor_reads_only_their_departments_entries_and_a_caseworker_none(world):
     with world.connect() as conn:
         with act_as(conn, world.a.actor("auditor")) as cur:
@@ -89,6 +93,7 @@ def test_an_auditor_reads_only_their_departments_entries_and_a_caseworker_none(w
     "table_name, record_id, action, changed_columns, row_data) values (tenant.current_tenant_id(), now(), false, "
     "gen_random_uuid(), 'x', 'x', pg_current_xact_id(), 'tenant.enquiries', gen_random_uuid(), 'insert', '{}', '{}')",
 ])
+@pytest.mark.req("REQ-AUD-3")
 def test_no_staff_role_can_change_remove_or_forge_audit_entries(world, role, statement):
     before = entries(world.dsn)
     with world.connect() as conn:
@@ -111,6 +116,7 @@ def current_partition(conn) -> str:
     "delete from {partition}",
     "truncate {partition}",
 ])
+@pytest.mark.req("REQ-AUD-3")
 def test_even_a_superuser_cannot_change_or_remove_entries_while_the_triggers_stand(world, statement):
     before = entries(world.dsn)
     with psycopg.connect(world.dsn) as conn:
@@ -154,6 +160,7 @@ def owner_login(world):
     ("drop policy tenant_isolation on tenant.enquiries", "EL202"),
     ("drop trigger z_audit_insert on tenant.notes", "EL202"),
 ])
+@pytest.mark.req("REQ-AUD-3")
 def test_the_owner_cannot_tamper_with_the_trail_or_switch_the_safeguards_off(world, owner_login, statement, sqlstate):
     with psycopg.connect(world.dsn) as conn:
         partition = current_partition(conn)
@@ -173,6 +180,7 @@ def test_the_owner_cannot_tamper_with_the_trail_or_switch_the_safeguards_off(wor
     assert disabled == unforced == 0
 
 
+@pytest.mark.req("REQ-AUD-4")
 def test_only_a_history_loader_may_set_business_time(world, refused):
     past = datetime(2019, 3, 4, 9, 30, tzinfo=timezone.utc)
     before = entries(world.dsn)
@@ -183,6 +191,7 @@ def test_only_a_history_loader_may_set_business_time(world, refused):
     assert entries(world.dsn) == before
 
 
+@pytest.mark.req("REQ-AUD-4")
 def test_a_history_loader_backdates_visibly_with_a_fixed_or_a_per_row_business_time(world):
     cw = world.a.actor("caseworker")
     fixed = datetime(2019, 3, 4, 9, 30, tzinfo=timezone.utc)
@@ -203,6 +212,7 @@ def test_a_history_loader_backdates_visibly_with_a_fixed_or_a_per_row_business_t
     assert [n[0] for n in notes] == [fixed + timedelta(days=i) for i in range(3)]
 
 
+@pytest.mark.req("REQ-AUD-4")
 def test_business_time_never_goes_backwards_for_a_record(world, refused):
     cw = world.a.actor("caseworker")
     with world.connect("enquiries_loader") as conn:
@@ -211,6 +221,7 @@ def test_business_time_never_goes_backwards_for_a_record(world, refused):
                 casework.transition(cur, world.a.enquiry_id, "awaiting_citizen", version=world.a.enquiry_version)
 
 
+@pytest.mark.req("REQ-AUD-4")
 def test_changing_a_records_key_is_refused_so_history_stays_attached(world):
     with world.connect() as conn:
         with pytest.raises(psycopg.Error) as err:
@@ -219,6 +230,7 @@ def test_changing_a_records_key_is_refused_so_history_stays_attached(world):
     assert err.value.sqlstate == "EL205"
 
 
+@pytest.mark.req("REQ-AUD-5")
 def test_audit_partitions_exist_ahead_and_the_default_partition_stays_empty(world):
     with psycopg.connect(world.dsn) as conn:
         ahead = conn.execute(
@@ -230,6 +242,7 @@ def test_audit_partitions_exist_ahead_and_the_default_partition_stays_empty(worl
     assert ahead >= 1 and default_rows == 0 and created == 0
 
 
+@pytest.mark.req("REQ-AUD-5")
 def test_record_as_of_rebuilds_a_past_state_from_the_trail(world):
     with world.connect() as conn:
         with act_as(conn, world.a.actor("caseworker")) as cur:

@@ -19,6 +19,7 @@ def run(*args: str, dsn: str) -> subprocess.CompletedProcess:
     return subprocess.run([CLI, *args, "--dsn", dsn], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.req("REQ-PERF-1")
 def test_bench_rls_quick_writes_a_tidy_csv_with_every_variant_pattern_and_tenant_size(admin_dsn, tmp_path):
     out = tmp_path / "rls.csv"
     proc = run("bench", "rls", "--quick", "--rows", "3000", "--repeats", "3", "--clients", "2", "--seconds", "1",

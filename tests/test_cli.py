@@ -79,6 +79,7 @@ KINDS = ["unreachable-port", "missing-database", "unknown-role", "malformed-key-
 
 @pytest.mark.parametrize("command", [["migrate"], ["migrate", "--status"]], ids=["migrate", "status"])
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.req("REQ-FND-3")
 def test_bad_dsn_gives_one_line_error_naming_dsn_without_password(
     admin_dsn: str, command: list[str], kind: str
 ) -> None:
@@ -93,6 +94,7 @@ def test_bad_dsn_gives_one_line_error_naming_dsn_without_password(
 
 
 @pytest.mark.parametrize("kind", ["unreachable-port", "unknown-role", "malformed-key-value", "malformed-uri"])
+@pytest.mark.req("REQ-FND-3")
 def test_reset_with_bad_dsn_gives_one_line_error_without_password(admin_dsn: str, kind: str) -> None:
     dsn, phrase = bad_dsns(admin_dsn)[kind]
 
@@ -106,6 +108,7 @@ def test_reset_with_bad_dsn_gives_one_line_error_without_password(admin_dsn: str
 
 # -- migrate ----------------------------------------------------------------------------
 
+@pytest.mark.req("REQ-FND-4")
 def test_migrate_then_status_lists_every_migration_as_applied(empty_db: str, mig_dir: Path) -> None:
     env = {"ENQUIRIES_LAB_SQL_DIR": str(mig_dir)}
 
@@ -122,6 +125,7 @@ def test_migrate_then_status_lists_every_migration_as_applied(empty_db: str, mig
     assert lines[3] == "3 applied, 0 pending"
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_migrate_twice_reports_up_to_date(empty_db: str, mig_dir: Path) -> None:
     env = {"ENQUIRIES_LAB_SQL_DIR": str(mig_dir)}
     assert run("migrate", "--dsn", empty_db, env=env).returncode == 0
@@ -132,6 +136,7 @@ def test_migrate_twice_reports_up_to_date(empty_db: str, mig_dir: Path) -> None:
     assert again.stdout.strip() == f"{redact(empty_db)} is up to date"
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_status_before_migrate_lists_every_migration_as_pending(empty_db: str, mig_dir: Path) -> None:
     status = run("migrate", "--status", "--dsn", empty_db, env={"ENQUIRIES_LAB_SQL_DIR": str(mig_dir)})
 
@@ -140,6 +145,7 @@ def test_status_before_migrate_lists_every_migration_as_pending(empty_db: str, m
     assert status.stdout.splitlines()[3] == "0 applied, 3 pending"
 
 
+@pytest.mark.req("REQ-FND-6")
 def test_failing_migration_gives_one_line_error_with_file_line_and_sqlstate(empty_db: str, mig_dir: Path) -> None:
     (mig_dir / "004_broken.sql").write_text("create table c (id integer);\n\ninsert into missing_table values (1);\n")
 
@@ -174,6 +180,7 @@ def foreign_db_with_data(empty_db: str) -> str:
     return empty_db
 
 
+@pytest.mark.req("REQ-FND-8")
 def test_reset_refuses_database_not_created_by_lab_and_keeps_its_data(admin_dsn: str, foreign_db_with_data: str) -> None:
     name = parse_dsn(foreign_db_with_data)["dbname"]
 
@@ -186,6 +193,7 @@ def test_reset_refuses_database_not_created_by_lab_and_keeps_its_data(admin_dsn:
         assert conn.execute("select x from precious").fetchall() == [("keep me",)]
 
 
+@pytest.mark.req("REQ-FND-8")
 def test_reset_with_yes_recreates_database_not_created_by_lab(admin_dsn: str, foreign_db_with_data: str) -> None:
     name = parse_dsn(foreign_db_with_data)["dbname"]
 
@@ -208,6 +216,7 @@ def lab_created_name(admin_dsn: str) -> Iterator[str]:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
+@pytest.mark.req("REQ-FND-8")
 def test_reset_of_missing_database_creates_it_as_lab_database(admin_dsn: str, lab_created_name: str) -> None:
     proc = run("reset", "--dsn", with_database(admin_dsn, lab_created_name))
 
@@ -215,6 +224,7 @@ def test_reset_of_missing_database_creates_it_as_lab_database(admin_dsn: str, la
     assert database_comment(admin_dsn, lab_created_name) == LAB_MARKER
 
 
+@pytest.mark.req("REQ-FND-8")
 def test_reset_of_lab_created_database_empties_it_without_yes(admin_dsn: str, lab_created_name: str) -> None:
     dsn = with_database(admin_dsn, lab_created_name)
     assert run("reset", "--dsn", dsn).returncode == 0
@@ -229,6 +239,7 @@ def test_reset_of_lab_created_database_empties_it_without_yes(admin_dsn: str, la
     assert database_comment(admin_dsn, lab_created_name) == LAB_MARKER
 
 
+@pytest.mark.req("REQ-FND-8")
 def test_reset_refuses_system_database(admin_dsn: str) -> None:
     proc = run("reset", "--dsn", with_database(admin_dsn, "postgres"))
 
@@ -254,6 +265,7 @@ URL = "postgresql://url@h3/db3"
     ],
     ids=["flag", "lab-variable", "empty-lab-variable-means-database-url", "empty-flag-means-lab-variable"],
 )
+@pytest.mark.req("REQ-FND-2")
 def test_db_url_follows_resolution_order(args: list[str], env: dict[str, str], expected: str) -> None:
     proc = run("db", "url", *args, env=env)
 
@@ -275,6 +287,7 @@ def lab_home() -> Iterator[Path]:
 
 
 @pytest.mark.embedded
+@pytest.mark.req("REQ-FND-1")
 def test_db_start_status_stop_cycle(lab_home: Path) -> None:
     env = {"ENQUIRIES_LAB_HOME": str(lab_home)}
 
@@ -293,6 +306,7 @@ def test_db_start_status_stop_cycle(lab_home: Path) -> None:
 
 
 @pytest.mark.embedded
+@pytest.mark.req("REQ-FND-1")
 def test_migrate_without_dsn_uses_embedded_server(lab_home: Path, mig_dir: Path) -> None:
     env = {"ENQUIRIES_LAB_HOME": str(lab_home), "ENQUIRIES_LAB_SQL_DIR": str(mig_dir)}
 

@@ -23,6 +23,7 @@ URL = "postgresql://url@h3/db3"
     ],
     ids=["flag-beats-both-variables", "lab-variable-beats-database-url", "database-url-alone", "nothing-means-embedded"],
 )
+@pytest.mark.req("REQ-FND-2")
 def test_resolution_order_is_flag_then_lab_variable_then_database_url_then_embedded(explicit, environ, expected) -> None:
     assert resolve_dsn(explicit, environ) == expected
 
@@ -36,15 +37,18 @@ def test_resolution_order_is_flag_then_lab_variable_then_database_url_then_embed
     ],
     ids=["empty-flag", "empty-lab-variable", "all-empty"],
 )
+@pytest.mark.req("REQ-FND-2")
 def test_empty_strings_count_as_unset(explicit, environ, expected) -> None:
     assert resolve_dsn(explicit, environ) == expected
 
 
+@pytest.mark.req("REQ-FND-2")
 def test_embedded_choice_has_no_dsn() -> None:
     assert resolve_dsn(None, {}).embedded
     assert not resolve_dsn(FLAG, {}).embedded
 
 
+@pytest.mark.req("REQ-FND-2")
 def test_resolution_reads_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENQUIRIES_LAB_DSN", "")
     monkeypatch.setenv("DATABASE_URL", URL)
@@ -64,6 +68,7 @@ def test_resolution_reads_process_environment_by_default(monkeypatch: pytest.Mon
     ],
     ids=["uri", "uri-with-query", "uri-password-in-query", "key-value", "key-value-quoted"],
 )
+@pytest.mark.req("REQ-FND-3")
 def test_redact_hides_password_and_keeps_the_rest(dsn: str) -> None:
     shown = redact(dsn)
     assert "secret" not in shown
@@ -80,17 +85,20 @@ def test_redact_hides_password_and_keeps_the_rest(dsn: str) -> None:
     ],
     ids=["uri-bad-parameter", "uri-query-password-bad-parameter", "key-value-missing-equals", "key-value-quoted-missing-equals"],
 )
+@pytest.mark.req("REQ-FND-3")
 def test_redact_hides_password_in_malformed_dsn(dsn: str) -> None:
     shown = redact(dsn)
     assert "secret" not in shown
     assert "db.example" in shown
 
 
+@pytest.mark.req("REQ-FND-3")
 def test_redact_leaves_a_dsn_without_password_equivalent() -> None:
     dsn = "postgresql://alice@db.example:5433/lab"
     assert parse_dsn(redact(dsn)) == parse_dsn(dsn)
 
 
+@pytest.mark.req("REQ-FND-3")
 def test_malformed_dsn_raises_config_error_without_the_password() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_dsn("host=db.example password=secret port")
@@ -100,6 +108,7 @@ def test_malformed_dsn_raises_config_error_without_the_password() -> None:
     assert "\n" not in message
 
 
+@pytest.mark.req("REQ-FND-2")
 def test_with_database_changes_only_the_database() -> None:
     dsn = "postgresql://alice:pw@db.example:5433/lab?sslmode=require"
     assert parse_dsn(with_database(dsn, "other")) == {**parse_dsn(dsn), "dbname": "other"}
@@ -113,9 +122,11 @@ def test_with_database_changes_only_the_database() -> None:
         ("host=db.example user=alice", "alice"),  # libpq defaults the database to the user
     ],
 )
+@pytest.mark.req("REQ-FND-2")
 def test_database_name_follows_libpq_defaults(dsn: str, expected: str) -> None:
     assert database_name(dsn) == expected
 
 
+@pytest.mark.req("REQ-FND-2")
 def test_default_database_name() -> None:
     assert config.DEFAULT_DATABASE == "enquiries_lab"

@@ -33,6 +33,7 @@ def count_as_role(conn: psycopg.Connection, role: str, table: str, settings: dic
 
 
 @pytest.mark.parametrize("table", [f"tenant.{t}" for t in TENANT_TABLES] + ["app.enquiries", "audit.entries"])
+@pytest.mark.req("REQ-CTX-1")
 def test_unset_context_shows_no_rows(world, table):
     role = "enquiries_auditor"  # reads every table, the audit trail included
     with world.connect() as conn:
@@ -44,6 +45,7 @@ def test_unset_context_shows_no_rows(world, table):
     "insert into tenant.contacts (tenant_id, full_name) values (%s, 'X')",
     "update tenant.contacts set full_name = 'X' where tenant_id = %s",
 ])
+@pytest.mark.req("REQ-CTX-1")
 def test_unset_context_rejects_every_write(world, statement):
     with world.connect() as conn:
         with pytest.raises(psycopg.Error) as err:
@@ -55,6 +57,7 @@ def test_unset_context_rejects_every_write(world, statement):
         assert conn.execute("select count(*) from tenant.contacts where full_name = 'X'").fetchone()[0] == 0
 
 
+@pytest.mark.req("REQ-CTX-1")
 def test_a_write_without_an_acting_user_is_rejected(world):
     with world.connect() as conn:
         with pytest.raises(psycopg.Error) as err:
@@ -66,6 +69,7 @@ def test_a_write_without_an_acting_user_is_rejected(world):
 
 
 @pytest.mark.parametrize("value", HOSTILE_TENANT_IDS)
+@pytest.mark.req("REQ-CTX-2")
 def test_malformed_tenant_id_is_an_error_never_rows(world, value):
     with world.connect() as conn:
         with pytest.raises(psycopg.Error) as err:
@@ -74,16 +78,19 @@ def test_malformed_tenant_id_is_an_error_never_rows(world, value):
 
 
 @pytest.mark.parametrize("value", HOSTILE_TENANT_IDS)
+@pytest.mark.req("REQ-CTX-2")
 def test_the_python_api_refuses_malformed_ids_before_reaching_the_database(value):
     with pytest.raises(LabError, match="tenant_id must be a UUID"):
         Actor(value, uuid.uuid4(), "caseworker")
 
 
+@pytest.mark.req("REQ-CTX-2")
 def test_unknown_role_is_refused_by_the_api():
     with pytest.raises(LabError, match="unknown role"):
         Actor(uuid.uuid4(), uuid.uuid4(), "superuser")
 
 
+@pytest.mark.req("REQ-CTX-3")
 def test_context_and_role_are_gone_after_commit_and_after_rollback(world):
     with world.connect() as conn:
         with act_as(conn, world.a.actor("caseworker")) as cur:
@@ -104,6 +111,7 @@ def test_context_and_role_are_gone_after_commit_and_after_rollback(world):
         assert tenant in ("", None) and actor in ("", None)
 
 
+@pytest.mark.req("REQ-CTX-3")
 def test_act_as_refuses_to_run_inside_an_open_transaction(world):
     with psycopg.connect(world.app_dsn) as conn:  # not autocommit
         conn.execute("select 1")
@@ -112,6 +120,7 @@ def test_act_as_refuses_to_run_inside_an_open_transaction(world):
                 pass
 
 
+@pytest.mark.req("REQ-CTX-4")
 def test_the_application_login_alone_reads_nothing(world):
     with world.connect() as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -119,12 +128,14 @@ def test_the_application_login_alone_reads_nothing(world):
 
 
 @pytest.mark.parametrize("target", ["enquiries_owner", "enquiries_audit_writer", "enquiries_provisioner", "postgres"])
+@pytest.mark.req("REQ-ISO-2")
 def test_the_application_login_cannot_switch_to_privileged_roles(world, target):
     with world.connect() as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(sql.SQL("set role {}").format(sql.Identifier(target)))
 
 
+@pytest.mark.req("REQ-CTX-4")
 def test_reset_role_inside_a_session_drops_all_privileges(world):
     with world.connect() as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -133,6 +144,7 @@ def test_reset_role_inside_a_session_drops_all_privileges(world):
                 cur.execute("select count(*) from tenant.enquiries")
 
 
+@pytest.mark.req("REQ-CTX-5")
 def test_a_forged_department_lets_a_caller_read_but_never_write_there(world):
     """The trust boundary: reads follow the context the application sets; writes verify the actor
     is an active staff member of that department in that role (EL002)."""
@@ -149,6 +161,7 @@ def test_a_forged_department_lets_a_caller_read_but_never_write_there(world):
         assert conn.execute("select count(*) from tenant.contacts where full_name = 'Forged'").fetchone()[0] == 0
 
 
+@pytest.mark.req("REQ-CTX-5")
 def test_acting_in_a_role_the_staff_member_does_not_hold_is_refused(world):
     as_supervisor = Actor(world.a.tenant_id, world.a.actor("caseworker").staff_id, "supervisor")
     with world.connect() as conn:
@@ -176,6 +189,7 @@ def walk(node: dict):
     ("select status, count(*) from tenant.enquiries group by status", None),
     ("select * from tenant.enquiries where reference = 'AAA-000001'", None),
 ])
+@pytest.mark.req("REQ-CTX-6")
 def test_policy_context_is_evaluated_once_and_tenant_id_is_an_index_condition(world, query, params):
     actor = world.a.actor("caseworker")
     with world.connect() as conn:

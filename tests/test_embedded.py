@@ -36,6 +36,7 @@ def server() -> Iterator[EmbeddedServer]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_start_on_new_home_reports_running_postgresql_18(server: EmbeddedServer) -> None:
     started = server.start()
 
@@ -47,6 +48,7 @@ def test_start_on_new_home_reports_running_postgresql_18(server: EmbeddedServer)
         assert conn.execute("show server_version_num").fetchone()[0].startswith("18")
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_start_again_reuses_the_running_server(server: EmbeddedServer) -> None:
     first = server.start()
     second = server.start()
@@ -54,6 +56,7 @@ def test_start_again_reuses_the_running_server(server: EmbeddedServer) -> None:
     assert second.running and second.pid == first.pid
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_stop_then_status_reports_stopped(server: EmbeddedServer) -> None:
     server.start()
 
@@ -63,6 +66,7 @@ def test_stop_then_status_reports_stopped(server: EmbeddedServer) -> None:
     assert server.stop() is False  # already stopped
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_restart_keeps_data(server: EmbeddedServer) -> None:
     first = server.start()
     with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
@@ -76,6 +80,7 @@ def test_restart_keeps_data(server: EmbeddedServer) -> None:
         assert conn.execute("select x from kept").fetchall() == [(42,)]
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_server_listens_on_unix_socket_only(server: EmbeddedServer) -> None:
     server.start()
     with psycopg.connect(server.dsn("postgres")) as conn:
@@ -87,6 +92,7 @@ def _modes(paths: list[Path]) -> dict[Path, int]:
     return {p: stat.S_IMODE(p.stat().st_mode) for p in paths if p.exists()}
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_start_leaves_permission_bits_of_user_home_unchanged() -> None:
     home = new_home()
     server = EmbeddedServer(home)
@@ -104,6 +110,7 @@ def test_start_leaves_permission_bits_of_user_home_unchanged() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+@pytest.mark.req("REQ-FND-1")
 def test_start_refuses_existing_home_other_users_cannot_enter_and_leaves_it_unchanged() -> None:
     home = Path(tempfile.mkdtemp(prefix="enqlab-emb-"))  # 0700, as mkdtemp makes it
     server = EmbeddedServer(home)
@@ -118,6 +125,7 @@ def test_start_refuses_existing_home_other_users_cannot_enter_and_leaves_it_unch
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+@pytest.mark.req("REQ-FND-1")
 def test_start_refuses_home_under_directory_other_users_cannot_enter() -> None:
     private = Path(tempfile.mkdtemp(prefix="enqlab-emb-"))  # 0700
     try:
@@ -130,6 +138,7 @@ def test_start_refuses_home_under_directory_other_users_cannot_enter() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+@pytest.mark.req("REQ-FND-1")
 def test_server_runs_from_a_copy_when_the_wheel_is_in_a_private_directory(monkeypatch: pytest.MonkeyPatch) -> None:
     # Like a virtualenv under /root: a real copy of the installed wheel in a 0700 directory.
     site = embedded._wheel_install_dir().parent.parent
@@ -156,6 +165,7 @@ def test_server_runs_from_a_copy_when_the_wheel_is_in_a_private_directory(monkey
         shutil.rmtree(private, ignore_errors=True)
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_start_refuses_home_too_long_for_a_unix_socket(tmp_path: Path) -> None:
     home = tmp_path / ("x" * 120)
     with pytest.raises(ConfigError, match="too long for a Unix socket path"):
@@ -163,6 +173,7 @@ def test_start_refuses_home_too_long_for_a_unix_socket(tmp_path: Path) -> None:
     assert not home.exists()
 
 
+@pytest.mark.req("REQ-FND-1")
 def test_lab_home_honours_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(embedded.ENV_HOME, str(tmp_path / "lab"))
     assert embedded.lab_home() == (tmp_path / "lab").resolve()

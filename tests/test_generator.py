@@ -213,12 +213,14 @@ def test_another_seed_gives_another_digest(admin_dsn, migrated_template, small_d
     assert fresh_digest(admin_dsn, migrated_template, other) != small_digest
 
 
+@pytest.mark.req("REQ-GEN-1")
 def test_the_batch_size_does_not_change_the_digest(admin_dsn, migrated_template, small_digest):
     other = replace(SMALL, batch_size=50)
     assert other.key() == SMALL.key()  # the batch size is not part of the dataset's identity
     assert fresh_digest(admin_dsn, migrated_template, other) == small_digest
 
 
+@pytest.mark.req("REQ-GEN-1")
 def test_the_digest_does_not_depend_on_the_databases_collation(admin_dsn, small_digest):
     """The digest is documented as the same 'on any server': servers differ in default collation."""
     name = _new_name("icu")
@@ -245,6 +247,7 @@ def test_progress_is_reported_for_every_enquiry(dataset):
     assert len(dataset.progress_calls) > 1 and sum(e for _, e in dataset.progress_calls) > DATASET.enquiries
 
 
+@pytest.mark.req("REQ-GEN-2")
 def test_every_workflow_state_is_reached_in_the_audited_history(dataset):
     rows = query(dataset.dsn, """
         select s.status, count(distinct e.record_id)
@@ -276,6 +279,7 @@ def test_legal_holds_exist_on_closed_enquiries_which_are_not_disposed(dataset):
     assert rows and set(rows) == {("closed", True, True, "supervisor")}
 
 
+@pytest.mark.req("REQ-GEN-2")
 def test_disposed_enquiries_exist_and_none_is_disposed_before_seven_years_after_closure(dataset):
     """The clock runs from closure, or from deletion for a soft-deleted duplicate that never closed."""
     end = DATASET.end
@@ -625,6 +629,7 @@ def test_a_resumed_generation_has_the_digest_of_an_uninterrupted_one(interrupted
     assert digest_of(db.dsn) == clean_digest == digest_of(clean_db.dsn)
 
 
+@pytest.mark.req("REQ-GEN-2")
 def test_resuming_with_another_batch_size_completes_the_same_dataset(interrupted, clean_cli_run, clone):
     db = clone(interrupted.db)
     proc = cli("generate", "--dsn", db.dsn, *CLI_ARGS, "--batch-size", str(2 * CLI_BATCH), "--quiet")
@@ -633,6 +638,7 @@ def test_resuming_with_another_batch_size_completes_the_same_dataset(interrupted
     assert digest_of(db.dsn) == digest_of(clean_cli_run[0].dsn)
 
 
+@pytest.mark.req("REQ-GEN-1")
 def test_the_number_of_worker_processes_does_not_change_the_digest(admin_dsn, migrated_template, clean_cli_run):
     name = _new_name("genjobs")
     dsn = create_db(admin_dsn, name, template=migrated_template)
@@ -685,6 +691,7 @@ def written(dsn: str) -> tuple:
                (select count(*) from tenant.enquiries), (select count(*) from audit.entries)""")[0]
 
 
+@pytest.mark.req("REQ-GEN-3")
 @pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
 def test_bad_parameters_give_a_one_line_error_and_write_nothing(lab_db, case):
     args, named = BAD[case]

@@ -42,6 +42,7 @@ def table_count(dsn: str, table: str, tenant_id: uuid.UUID | None = None) -> int
         return conn.execute(f"select count(*) from {table} where tenant_id = %s", [tenant_id]).fetchone()[0]
 
 
+@pytest.mark.req("REQ-ISO-1")
 def test_granted_privileges_are_exactly_the_access_matrix(world):
     allowed = matrix(world.dsn)
     tables = [f"tenant.{t}" for t in TENANT_TABLES] + ["audit.entries"]
@@ -58,6 +59,7 @@ def test_granted_privileges_are_exactly_the_access_matrix(world):
     assert wrong == []
 
 
+@pytest.mark.req("REQ-ISO-2")
 def test_no_lab_role_is_or_can_become_superuser_or_bypassrls(world):
     with psycopg.connect(world.dsn) as conn:
         rows = conn.execute(
@@ -70,6 +72,7 @@ def test_no_lab_role_is_or_can_become_superuser_or_bypassrls(world):
     assert rows == []
 
 
+@pytest.mark.req("REQ-ISO-1")
 def test_no_lab_role_holds_delete_truncate_or_references_anywhere(world):
     with psycopg.connect(world.dsn) as conn:
         rows = conn.execute(
@@ -85,6 +88,7 @@ def test_no_lab_role_holds_delete_truncate_or_references_anywhere(world):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-ISO-3")
 def test_each_role_reads_only_its_own_department(world, role, table):
     allowed = (f"tenant.{table}", f"enquiries_{role}", "SELECT") in matrix(world.dsn)
     with world.connect(login_for(role)) as conn:
@@ -100,6 +104,7 @@ def test_each_role_reads_only_its_own_department(world, role, table):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.req("REQ-ISO-3")
 def test_explicitly_asking_for_another_departments_rows_returns_none(world, role):
     with world.connect(login_for(role)) as conn:
         with act_as(conn, actor_for(world.a, role)) as cur:
@@ -133,6 +138,7 @@ def inserters(world) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-ISO-4")
 def test_inserting_into_another_department_is_refused_for_every_role_that_may_insert(world, table):
     pairs = [(t, r) for t, r in inserters(world) if t == table]
     assert pairs or table in ("assignments",), f"no role may insert into {table}?"
@@ -151,6 +157,7 @@ def updaters(world) -> list[tuple[str, str]]:
                   if p == "UPDATE" and t.startswith("tenant.") and r.removeprefix("enquiries_") in ROLES)
 
 
+@pytest.mark.req("REQ-ISO-4")
 def test_updating_another_departments_rows_changes_nothing(world):
     for table, role in updaters(world):
         with psycopg.connect(world.dsn) as conn:
@@ -166,6 +173,7 @@ def test_updating_another_departments_rows_changes_nothing(world):
         assert after == before, (table, role)
 
 
+@pytest.mark.req("REQ-ISO-4")
 def test_moving_a_row_to_another_department_is_refused_for_every_role_that_may_update(world):
     for table, role in updaters(world):
         with world.connect(login_for(role)) as conn:
@@ -178,6 +186,7 @@ def test_moving_a_row_to_another_department_is_refused_for_every_role_that_may_u
 
 
 @pytest.mark.parametrize("table", ["enquiries", "notes", "escalations", "legal_holds"])
+@pytest.mark.req("REQ-ISO-5")
 def test_referencing_another_departments_row_fails_as_not_found(world, table):
     """Composite foreign keys: a reference to B's row from A is 'not present', exactly like a random id."""
     role = "supervisor"
@@ -194,6 +203,7 @@ def test_referencing_another_departments_row_fails_as_not_found(world, table):
         assert table_count(world.dsn, f"tenant.{table}") == before
 
 
+@pytest.mark.req("REQ-ISO-5")
 def test_unique_keys_are_per_department_so_values_cannot_be_probed(world):
     """A may use B's enquiry reference: uniqueness never reveals another department's data."""
     with world.connect() as conn:

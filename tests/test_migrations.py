@@ -76,6 +76,7 @@ def write_three(directory: Path) -> None:
 
 # -- clean install and re-runs -------------------------------------------------------
 
+@pytest.mark.req("REQ-FND-4")
 def test_clean_install_applies_every_file_in_version_order(empty_db: str, mig_dir: Path) -> None:
     write_three(mig_dir)
 
@@ -89,6 +90,7 @@ def test_clean_install_applies_every_file_in_version_order(empty_db: str, mig_di
         assert conn.execute("select to_regclass('b') is not null").fetchone()[0]
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_second_run_is_a_noop_returning_empty_list(empty_db: str, mig_dir: Path) -> None:
     write_three(mig_dir)
     migrate(empty_db, mig_dir)
@@ -100,6 +102,7 @@ def test_second_run_is_a_noop_returning_empty_list(empty_db: str, mig_dir: Path)
         assert conn.execute("select count(*) from a").fetchone()[0] == 2  # 003 did not run again
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_new_file_after_applied_ones_is_applied_alone(empty_db: str, mig_dir: Path) -> None:
     write_three(mig_dir)
     migrate(empty_db, mig_dir)
@@ -109,6 +112,7 @@ def test_new_file_after_applied_ones_is_applied_alone(empty_db: str, mig_dir: Pa
     assert [v for v, _, _ in recorded(empty_db)] == [1, 2, 3, 4]
 
 
+@pytest.mark.req("REQ-FND-5")
 def test_edited_applied_file_is_refused_naming_the_file(empty_db: str, mig_dir: Path) -> None:
     write_three(mig_dir)
     migrate(empty_db, mig_dir)
@@ -122,6 +126,7 @@ def test_edited_applied_file_is_refused_naming_the_file(empty_db: str, mig_dir: 
     assert not relation_exists(empty_db, "c")  # nothing newer is applied past the tampering
 
 
+@pytest.mark.req("REQ-FND-6")
 def test_failing_migration_reports_file_line_and_sqlstate_and_keeps_previous_version(
     empty_db: str, mig_dir: Path
 ) -> None:
@@ -146,6 +151,7 @@ def test_failing_migration_reports_file_line_and_sqlstate_and_keeps_previous_ver
     assert relation_exists(empty_db, "a")
 
 
+@pytest.mark.req("REQ-FND-6")
 def test_failed_migration_applies_once_fixed(empty_db: str, mig_dir: Path) -> None:
     write(mig_dir, "001_create_a.sql", "create table a (id integer);\ninsert into missing_table values (1);\n")
     with pytest.raises(MigrationError):
@@ -156,6 +162,7 @@ def test_failed_migration_applies_once_fixed(empty_db: str, mig_dir: Path) -> No
     assert [v for v, _, _ in recorded(empty_db)] == [1]
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_out_of_order_new_file_is_refused(empty_db: str, mig_dir: Path) -> None:
     write(mig_dir, "001_create_a.sql", THREE["001_create_a.sql"])
     write(mig_dir, "003_create_c.sql", "create table c (id integer);\n")
@@ -168,6 +175,7 @@ def test_out_of_order_new_file_is_refused(empty_db: str, mig_dir: Path) -> None:
     assert not relation_exists(empty_db, "late")
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_duplicate_version_is_refused(empty_db: str, mig_dir: Path) -> None:
     write(mig_dir, "001_create_a.sql", THREE["001_create_a.sql"])
     write(mig_dir, "001_create_other.sql", "create table other (id integer);\n")
@@ -179,6 +187,7 @@ def test_duplicate_version_is_refused(empty_db: str, mig_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("bad_name", ["1_short_version.sql", "001-dashes.sql", "001_CamelCase.sql", "create_a.sql"])
+@pytest.mark.req("REQ-FND-4")
 def test_badly_named_file_is_refused(empty_db: str, mig_dir: Path, bad_name: str) -> None:
     write(mig_dir, "001_create_a.sql", THREE["001_create_a.sql"])
     write(mig_dir, bad_name, "select 1;\n")
@@ -188,11 +197,13 @@ def test_badly_named_file_is_refused(empty_db: str, mig_dir: Path, bad_name: str
     assert recorded(empty_db) == []
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_missing_directory_is_refused(empty_db: str, tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="does not exist"):
         migrate(empty_db, tmp_path / "no-such-dir")
 
 
+@pytest.mark.req("REQ-FND-4")
 def test_migrate_refuses_a_connection_not_in_autocommit(empty_db: str, mig_dir: Path) -> None:
     write_three(mig_dir)
     with psycopg.connect(empty_db) as conn, pytest.raises(MigrationError, match="autocommit"):
@@ -200,6 +211,7 @@ def test_migrate_refuses_a_connection_not_in_autocommit(empty_db: str, mig_dir: 
     assert recorded(empty_db) == []
 
 
+@pytest.mark.req("REQ-FND-5")
 def test_status_reports_applied_pending_changed_and_missing(empty_db: str, mig_dir: Path) -> None:
     write_three(mig_dir)
     migrate(empty_db, mig_dir)
@@ -219,6 +231,7 @@ def test_status_reports_applied_pending_changed_and_missing(empty_db: str, mig_d
     assert [s.applied_at is not None for s in states] == [True, True, True, False]
 
 
+@pytest.mark.req("REQ-FND-6")
 def test_line_of_maps_server_positions_to_lines() -> None:
     text = "select 1;\n\nselect x;\n"
     assert migrations.line_of(text, 1) == 1
@@ -259,6 +272,7 @@ def run_in_threads(jobs: list[tuple[str, Path]]) -> list[dict]:
     return results
 
 
+@pytest.mark.req("REQ-FND-7")
 def test_concurrent_migrate_of_same_database_applies_once_without_error(empty_db: str, mig_dir: Path) -> None:
     write(mig_dir, "001_slow.sql", SLOW)
 
@@ -271,6 +285,7 @@ def test_concurrent_migrate_of_same_database_applies_once_without_error(empty_db
         assert conn.execute("select count(*) from slow").fetchone()[0] == 1
 
 
+@pytest.mark.req("REQ-FND-7")
 def test_two_databases_migrate_side_by_side(empty_db: str, other_empty_db: str, mig_dir: Path) -> None:
     write(mig_dir, "001_slow.sql", SLOW)
 
@@ -287,6 +302,7 @@ def test_two_databases_migrate_side_by_side(empty_db: str, other_empty_db: str, 
 
 # -- cluster-wide objects -----------------------------------------------------------
 
+@pytest.mark.req("REQ-FND-7")
 def test_idempotent_role_migration_applies_to_two_databases(
     admin_dsn: str, empty_db: str, other_empty_db: str, mig_dir: Path
 ) -> None:
@@ -316,6 +332,7 @@ def test_idempotent_role_migration_applies_to_two_databases(
 
 # -- the real sql/ directory -----------------------------------------------------------
 
+@pytest.mark.req("REQ-FND-4")
 def test_real_sql_directory_installs_cleanly_and_reruns_as_noop(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(migrations.ENV_SQL_DIR, raising=False)
     files = migrations.discover()

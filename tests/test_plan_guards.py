@@ -71,6 +71,7 @@ def summary(plan: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("pattern", ["queue", "dashboard", "search_reference", "month_report", "record_history"])
+@pytest.mark.req("REQ-PERF-2")
 def test_the_context_is_evaluated_once_per_query_never_per_row(dataset, pattern):
     plan = explain(dataset, pattern)
     relationships = [n.get("Parent Relationship") for n in nodes(plan)]
@@ -79,6 +80,7 @@ def test_the_context_is_evaluated_once_per_query_never_per_row(dataset, pattern)
 
 
 @pytest.mark.parametrize("pattern", INDEXED)
+@pytest.mark.req("REQ-PERF-2")
 def test_tenant_id_is_an_index_condition_and_large_tables_are_not_scanned(dataset, pattern):
     plan = explain(dataset, pattern)
     rows = sizes(dataset)

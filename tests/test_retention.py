@@ -127,6 +127,7 @@ def dispose(conn, actor, enquiry_id) -> datetime:
         return cur.execute("select now()").fetchone()[0]
 
 
+@pytest.mark.req("REQ-AUD-4")
 def test_history_is_backdated(w, su):
     case = history(w, w.a, 8 * YEAR)
     e = row(su, "enquiries", "enquiry_id", case.enquiry_id)
@@ -142,6 +143,7 @@ def test_history_is_backdated(w, su):
 
 
 # -- disposal ---------------------------------------------------------------------------------------
+@pytest.mark.req("REQ-RET-2")
 def test_disposal_anonymises_enquiry_notes_and_contact_in_place(w, su, conn):
     a = w.a
     ro = a.actor("retention_officer")
@@ -176,6 +178,7 @@ def test_disposal_anonymises_enquiry_notes_and_contact_in_place(w, su, conn):
         ("dispose", ro.staff_id, "enquiries_retention_officer", now)}
 
 
+@pytest.mark.req("REQ-RET-2")
 def test_a_withdrawn_enquiry_is_disposable_too(w, su, conn):
     a = w.a
     case = history(w, a, 8 * YEAR, status="withdrawn", notes=0)
@@ -191,6 +194,7 @@ def test_a_withdrawn_enquiry_is_disposable_too(w, su, conn):
     ("sw1a 1aa", "SW1A"),
     (None, None),
 ])
+@pytest.mark.req("REQ-RET-2")
 def test_disposal_keeps_only_the_postcode_district(w, su, conn, postcode, district):
     a = w.a
     case = history(w, a, 8 * YEAR, notes=0, postcode=postcode)
@@ -200,6 +204,7 @@ def test_disposal_keeps_only_the_postcode_district(w, su, conn, postcode, distri
     assert contact["postcode"] == district
 
 
+@pytest.mark.req("REQ-RET-2")
 def test_contact_is_disposed_once_none_of_their_enquiries_is_live(w, su, conn):
     a = w.a
     ro = a.actor("retention_officer")
@@ -216,6 +221,7 @@ def test_contact_is_disposed_once_none_of_their_enquiries_is_live(w, su, conn):
     assert (contact["full_name"], contact["email"], contact["disposed_at"]) == (DISPOSED, None, now)
 
 
+@pytest.mark.req("REQ-RET-1")
 def test_enquiry_within_retention_cannot_be_disposed(w, su, conn):
     a = w.a
     ro = a.actor("retention_officer")
@@ -230,6 +236,7 @@ def test_enquiry_within_retention_cannot_be_disposed(w, su, conn):
     assert row(su, "enquiries", "enquiry_id", recent.enquiry_id)["subject"] != DISPOSED
 
 
+@pytest.mark.req("REQ-RET-1")
 def test_open_enquiry_cannot_be_disposed(w, su, conn):
     a = w.a
     case = history(w, a, 9 * YEAR - timedelta(days=60), status="in_progress")  # received over 8 years ago, never closed
@@ -238,6 +245,7 @@ def test_open_enquiry_cannot_be_disposed(w, su, conn):
            "EL300", su, case)
 
 
+@pytest.mark.req("REQ-RET-1")
 def test_legal_hold_blocks_disposal_until_released(w, su, conn):
     a = w.a
     ro, sup = a.actor("retention_officer"), a.actor("supervisor")
@@ -261,6 +269,7 @@ def test_legal_hold_blocks_disposal_until_released(w, su, conn):
 
 
 @pytest.mark.parametrize("role", ["caseworker", "supervisor", "auditor"])
+@pytest.mark.req("REQ-RET-2")
 def test_only_a_retention_officer_disposes(w, su, conn, role):
     a = w.a
     actor = a.actor(role)
@@ -285,6 +294,7 @@ def test_only_a_retention_officer_disposes(w, su, conn, role):
     ("contacts", "email = 'new@example.com'"),
     ("contacts", "full_name = '[disposed]'"),
 ])
+@pytest.mark.req("REQ-RET-2")
 def test_retention_officer_can_do_nothing_but_dispose(w, su, conn, change):
     a = w.a
     table, assignments = change
@@ -296,6 +306,7 @@ def test_retention_officer_can_do_nothing_but_dispose(w, su, conn, change):
 
 
 @pytest.mark.parametrize("extra", ["reference = 'RT-REWRITTEN'", "priority = 'urgent'", "channel = 'phone'"])
+@pytest.mark.req("REQ-RET-2")
 def test_a_disposal_cannot_change_anything_else(w, su, conn, extra):
     a = w.a
     case = history(w, a, 8 * YEAR, notes=0)
@@ -304,6 +315,7 @@ def test_a_disposal_cannot_change_anything_else(w, su, conn, extra):
         [case.enquiry_id]), "EL303", su, case)
 
 
+@pytest.mark.req("REQ-RET-2")
 def test_a_direct_disposal_update_is_complete(w, su, conn):
     a = w.a
     case = history(w, a, 8 * YEAR)
@@ -316,6 +328,7 @@ def test_a_direct_disposal_update_is_complete(w, su, conn):
     assert (contact["full_name"], contact["email"]) == (DISPOSED, None)
 
 
+@pytest.mark.req("REQ-RET-2")
 def test_a_disposed_record_is_frozen(w, su, conn):
     a = w.a
     ro, sup, cw = a.actor("retention_officer"), a.actor("supervisor"), a.actor("caseworker")
@@ -344,6 +357,7 @@ def candidates(conn, actor) -> set[uuid.UUID]:
         return {e for e, in cur.execute("select enquiry_id from app.disposal_candidates")}
 
 
+@pytest.mark.req("REQ-RET-3")
 def test_disposal_candidates_lists_exactly_the_eligible_enquiries(world):
     a, b = world.a, world.b
     ro = a.actor("retention_officer")
@@ -382,6 +396,7 @@ def test_disposal_candidates_lists_exactly_the_eligible_enquiries(world):
             assert e.value.sqlstate == "EL300"
 
 
+@pytest.mark.req("REQ-RET-2")
 def test_nothing_can_be_added_to_a_disposed_enquiry(w, su, conn):
     a = w.a
     case = history(w, a, 8 * YEAR, notes=0)

@@ -26,6 +26,7 @@ def findings(dsn: str) -> set[tuple[str, str]]:
         return {(f.rule, f.object) for f in readiness.check(conn)}
 
 
+@pytest.mark.req("REQ-SCALE-1")
 def test_the_project_schema_is_ready_to_distribute(lab_db):
     assert findings(lab_db) == set()
 
@@ -46,6 +47,7 @@ def test_the_project_schema_is_ready_to_distribute(lab_db):
     ("drop trigger z_audit_insert on tenant.notes; drop trigger z_audit_update on tenant.notes", "scale-out-audit", "tenant.notes"),
     ("create table tenant.orphans (orphan_id uuid primary key)", "scale-out-distribution-column", "tenant.orphans"),
 ])
+@pytest.mark.req("REQ-SCALE-1")
 def test_each_readiness_rule_catches_the_drift_it_names(lab_db, breakage, rule, obj):
     with psycopg.connect(lab_db, autocommit=True) as conn:
         conn.execute(breakage)
@@ -69,6 +71,7 @@ create function citus_stub.create_distributed_table(t regclass, col text, coloca
 """
 
 
+@pytest.mark.req("REQ-SCALE-2")
 def test_the_citus_profile_distributes_every_table_in_the_order_citus_needs(lab_db):
     """Stand-ins for create_reference_table/create_distributed_table record the calls; the
     regclass arguments prove every named table exists."""
@@ -92,6 +95,7 @@ def test_the_citus_profile_distributes_every_table_in_the_order_citus_needs(lab_
     assert all(c == "tenant.departments" for _, c in distributed[1:])       # all colocated
 
 
+@pytest.mark.req("REQ-SCALE-2")
 def test_the_citus_settings_file_is_valid_sql(lab_db):
     with psycopg.connect(lab_db) as conn:
         conn.execute((CITUS / "010_settings.sql").read_text())
@@ -131,6 +135,7 @@ from audit.entries where occurred_at >= '2031-01-01' order by table_name, record
 """
 
 
+@pytest.mark.req("REQ-SCALE-1")
 def test_the_row_form_triggers_write_exactly_what_the_statement_forms_write(world_pair):
     rows_world, statement_world = world_pair
     with psycopg.connect(rows_world.dsn, autocommit=True) as conn:

@@ -76,6 +76,7 @@ def actors(w) -> list[tuple[str, Actor]]:
 
 # -- physical deletion ------------------------------------------------------------------------------
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-DEL-1")
 def test_delete_is_refused_for_every_role(w, su, table):
     stmt = sql.SQL("delete from tenant.{}").format(sql.Identifier(table))
     for login, actor in actors(w):
@@ -86,6 +87,7 @@ def test_delete_is_refused_for_every_role(w, su, table):
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-DEL-1")
 def test_truncate_is_refused_for_every_role(w, su, table):
     for login, actor in actors(w):
         with w.connect(login) as conn:
@@ -109,6 +111,7 @@ def superuser_refuses(w, su, statement, sqlstate: str, *, role: str | None = Non
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-DEL-1")
 def test_delete_is_refused_by_trigger_for_the_superuser(w, su, table):
     superuser_refuses(w, su, sql.SQL("delete from tenant.{}").format(sql.Identifier(table)), "EL200")
     superuser_refuses(w, su, sql.SQL("delete from tenant.{} where tenant_id = {}").format(
@@ -122,6 +125,7 @@ def referenced_tables(su) -> set[str]:
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-DEL-1")
 def test_truncate_is_refused_by_trigger_for_the_superuser(w, su, table):
     # TRUNCATE checks foreign keys before it fires BEFORE TRUNCATE triggers: a table that
     # others reference is refused with 0A000 by plain TRUNCATE, and with EL200 by the
@@ -132,6 +136,7 @@ def test_truncate_is_refused_by_trigger_for_the_superuser(w, su, table):
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-DEL-1")
 def test_owner_cannot_remove_rows(w, su, table):
     # The owner holds DELETE and TRUNCATE on its tables. RLS is forced and no policy admits
     # the owner, so its DELETE sees no row (nothing for the trigger to refuse, nothing
@@ -173,6 +178,7 @@ def visible_in(conn, actor, relation: str, key: str, value) -> bool:
             sql.SQL(relation), sql.Identifier(key)), [value]).fetchone()[0] == 1
 
 
+@pytest.mark.req("REQ-DEL-2")
 def test_supervisor_soft_deletes_and_restores_an_enquiry(w, su):
     a = w.a
     sup, cw = a.actor("supervisor"), a.actor("caseworker")
@@ -216,6 +222,7 @@ def test_supervisor_soft_deletes_and_restores_an_enquiry(w, su):
 
 
 @pytest.mark.parametrize("role", ["caseworker", "retention_officer"])
+@pytest.mark.req("REQ-DEL-2")
 def test_roles_without_soft_delete_privilege_cannot_soft_delete_an_enquiry(w, su, role):
     a = w.a
     with w.connect() as conn:
@@ -225,6 +232,7 @@ def test_roles_without_soft_delete_privilege_cannot_soft_delete_an_enquiry(w, su
     assert row_of(su, "enquiries", "enquiry_id", enquiry) == before
 
 
+@pytest.mark.req("REQ-DEL-2")
 def test_auditor_cannot_soft_delete(w, su):
     a = w.a
     with w.connect() as conn:
@@ -234,6 +242,7 @@ def test_auditor_cannot_soft_delete(w, su):
                [a.enquiry_id])
 
 
+@pytest.mark.req("REQ-DEL-2")
 def test_caseworker_may_soft_delete_a_note(w, su):
     a = w.a
     cw = a.actor("caseworker")
@@ -254,6 +263,7 @@ def test_caseworker_may_soft_delete_a_note(w, su):
 
 
 @pytest.mark.parametrize("table, key", [("notes", "note_id"), ("contacts", "contact_id"), ("enquiries", "enquiry_id")])
+@pytest.mark.req("REQ-DEL-2")
 def test_rows_are_created_live(w, su, table, key):
     # deleted_at on INSERT is refused before any privilege lookup
     a = w.a
@@ -270,6 +280,7 @@ def test_rows_are_created_live(w, su, table, key):
 
 
 # -- the app views --------------------------------------------------------------------------------
+@pytest.mark.req("REQ-ISO-6")
 def test_every_app_view_is_security_invoker(su):
     views = su.execute(
         "select c.relname, coalesce(c.reloptions, '{}') from pg_class c join pg_namespace n on n.oid = c.relnamespace "
@@ -321,6 +332,7 @@ def soft_deleted(admin_dsn, world_template):
 
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
+@pytest.mark.req("REQ-DEL-2")
 def test_app_view_hides_soft_deleted_rows(soft_deleted, table):
     world, targets = soft_deleted
     a = world.a

@@ -176,6 +176,7 @@ STATUSES = ["new", "assigned", "in_progress", "awaiting_citizen", "escalated", "
             "withdrawn"]
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_status_list_matches_database(su):
     statuses, initial, rules = load_workflow(su)
     assert sorted(statuses) == sorted(STATUSES)
@@ -188,6 +189,7 @@ def test_status_list_matches_database(su):
 
 
 @pytest.mark.parametrize("from_status", STATUSES)
+@pytest.mark.req("REQ-WF-1")
 def test_every_illegal_transition_is_refused(w, su, conn, from_status):
     statuses, initial, rules = load_workflow(su)
     illegal = [to for to in statuses if to != from_status and (from_status, to) not in rules]
@@ -206,6 +208,7 @@ def test_every_illegal_transition_is_refused(w, su, conn, from_status):
 
 
 # -- wrong role -------------------------------------------------------------------------------------
+@pytest.mark.req("REQ-WF-1")
 def test_caseworker_cannot_return_an_escalated_enquiry(w, su, conn):
     a = w.a
     enquiry, v = in_progress(conn, a, approved=True)
@@ -218,6 +221,7 @@ def test_caseworker_cannot_return_an_escalated_enquiry(w, su, conn):
         assert casework.transition(cur, enquiry, "in_progress", version=v) == v + 1
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_caseworker_cannot_reopen_a_closed_enquiry(w, su, conn):
     _, initial, rules = load_workflow(su)
     a = w.a
@@ -229,6 +233,7 @@ def test_caseworker_cannot_reopen_a_closed_enquiry(w, su, conn):
         assert casework.transition(cur, enquiry, "reopened", version=v) == v + 1
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_auditor_cannot_change_status(w, su, conn):
     # The auditor holds no UPDATE privilege on tenant.enquiries: refused before any trigger.
     a = w.a
@@ -238,6 +243,7 @@ def test_auditor_cannot_change_status(w, su, conn):
                "42501", su, enquiry_id=enquiry)
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_retention_officer_cannot_change_status(w, su, conn):
     # The retention officer holds UPDATE (for disposal). The workflow trigger
     # (b_enforce_workflow) runs before the retention trigger (c_enforce_retention), so a
@@ -262,6 +268,7 @@ def count_reference(su, reference: str) -> int:
 
 
 @pytest.mark.parametrize("status", [s for s in STATUSES if s != "new"])
+@pytest.mark.req("REQ-WF-1")
 def test_new_enquiry_must_start_in_the_initial_status(w, su, conn, status):
     a = w.a
     for actor in (a.actor("caseworker"), a.actor("supervisor")):
@@ -270,6 +277,7 @@ def test_new_enquiry_must_start_in_the_initial_status(w, su, conn, status):
     assert count_reference(su, "WF-BADSTART") == 0
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_new_enquiry_must_start_unassigned(w, su, conn):
     a = w.a
     for actor in (a.actor("caseworker"), a.actor("supervisor")):
@@ -279,6 +287,7 @@ def test_new_enquiry_must_start_unassigned(w, su, conn):
     assert count_reference(su, "WF-ASSIGNED") == 0
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_new_enquiry_version_starts_at_one_whatever_the_client_says(w, su, conn):
     a = w.a
     with act_as(conn, a.actor("caseworker")) as cur:
@@ -297,6 +306,7 @@ def test_new_enquiry_version_starts_at_one_whatever_the_client_says(w, su, conn)
     ("normal", "general", 20),   # 20 days * 1.00
     ("low", "complaint", 15),    # 10 days * 1.50
 ])
+@pytest.mark.req("REQ-WF-1")
 def test_due_at_is_received_at_plus_sla_days_times_priority_factor(w, su, conn, priority, enquiry_type, days):
     a = w.a
     sla, = su.execute("select sla_days from tenant.department_enquiry_types where tenant_id = %s and enquiry_type = %s",
@@ -322,6 +332,7 @@ def escalation_row(su, escalation_id) -> dict:
     return row_of(su, "escalations", "escalation_id", escalation_id)
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_escalating_without_approved_escalation_is_refused(w, su, conn):
     a = w.a
     cw, sup = a.actor("caseworker"), a.actor("supervisor")
@@ -337,6 +348,7 @@ def test_escalating_without_approved_escalation_is_refused(w, su, conn):
                su, enquiry_id=enquiry)
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_escalating_with_approved_escalation_counts_it(w, su, conn):
     a = w.a
     enquiry, v = in_progress(conn, a, approved=True)
@@ -347,6 +359,7 @@ def test_escalating_with_approved_escalation_counts_it(w, su, conn):
     assert (row["status"], row["version"], row["escalation_count"]) == ("escalated", v + 1, 1)
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_an_approval_cannot_be_used_twice(w, su, conn):
     a = w.a
     cw, sup = a.actor("caseworker"), a.actor("supervisor")
@@ -365,6 +378,7 @@ def test_an_approval_cannot_be_used_twice(w, su, conn):
     assert enquiry_row(su, enquiry)["escalation_count"] == 2
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_a_rejected_escalation_does_not_count(w, su, conn):
     a = w.a
     cw, sup = a.actor("caseworker"), a.actor("supervisor")
@@ -387,6 +401,7 @@ def pending_escalation(conn, dept, requester: Actor) -> uuid.UUID:
 
 
 @pytest.mark.parametrize("role", ["caseworker", "auditor", "retention_officer"])
+@pytest.mark.req("REQ-WF-2")
 def test_only_a_supervisor_can_decide_an_escalation(w, su, conn, role):
     # No UPDATE privilege on tenant.escalations for these roles: 42501 before any trigger.
     a = w.a
@@ -398,6 +413,7 @@ def test_only_a_supervisor_can_decide_an_escalation(w, su, conn, role):
     assert escalation_row(su, escalation) == before
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_an_escalation_is_requested_pending(w, su, conn):
     a = w.a
     enquiry, _ = in_progress(conn, a)
@@ -408,6 +424,7 @@ def test_an_escalation_is_requested_pending(w, su, conn):
     assert su.execute("select count(*) from tenant.escalations where enquiry_id = %s", [enquiry]).fetchone()[0] == 0
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_supervisor_cannot_decide_own_request(w, su, conn):
     a = w.a
     sup = a.actor("supervisor")
@@ -420,6 +437,7 @@ def test_supervisor_cannot_decide_own_request(w, su, conn):
 
 
 @pytest.mark.parametrize("first, second", [(True, False), (False, True)])
+@pytest.mark.req("REQ-WF-2")
 def test_an_escalation_decision_is_final(w, su, conn, first, second):
     a = w.a
     sup = a.actor("supervisor")
@@ -435,6 +453,7 @@ def test_an_escalation_decision_is_final(w, su, conn, first, second):
     assert escalation_row(su, escalation) == before
 
 
+@pytest.mark.req("REQ-WF-2")
 def test_decided_by_and_decided_at_are_stamped_from_context(w, su, conn):
     a = w.a
     sup, cw = a.actor("supervisor"), a.actor("caseworker")
@@ -464,6 +483,7 @@ def assignments_of(su, enquiry_id) -> list[tuple]:
                       "where enquiry_id = %s order by assigned_at, created_at", [enquiry_id]).fetchall()
 
 
+@pytest.mark.req("REQ-WF-3")
 def test_caseworker_may_self_assign_a_new_enquiry(w, su, conn):
     a = w.a
     cw = a.actor("caseworker")
@@ -474,6 +494,7 @@ def test_caseworker_may_self_assign_a_new_enquiry(w, su, conn):
     assert [r[:3] for r in assignments_of(su, enquiry)] == [(None, cw.staff_id, cw.staff_id)]
 
 
+@pytest.mark.req("REQ-WF-3")
 def test_caseworker_cannot_assign_to_someone_else(w, su, conn):
     a = w.a
     cw = a.actor("caseworker")
@@ -485,6 +506,7 @@ def test_caseworker_cannot_assign_to_someone_else(w, su, conn):
     assert assignments_of(su, enquiry) == []
 
 
+@pytest.mark.req("REQ-WF-3")
 def test_caseworker_cannot_reassign(w, su, conn):
     a = w.a
     cw, cw2 = a.actor("caseworker"), a.caseworker2
@@ -499,6 +521,7 @@ def test_caseworker_cannot_reassign(w, su, conn):
     assert assignments_of(su, enquiry) == before
 
 
+@pytest.mark.req("REQ-WF-3")
 def test_supervisor_reassignment_is_recorded(w, su, conn):
     a = w.a
     cw, cw2, sup = a.actor("caseworker"), a.caseworker2, a.actor("supervisor")
@@ -513,6 +536,7 @@ def test_supervisor_reassignment_is_recorded(w, su, conn):
     assert enquiry_row(su, enquiry)["assigned_to"] == cw2.staff_id
 
 
+@pytest.mark.req("REQ-WF-3")
 def test_assignment_history_is_complete_after_several_reassignments(w, su, conn):
     a = w.a
     cw, cw2, sup = a.actor("caseworker"), a.caseworker2, a.actor("supervisor")
@@ -537,6 +561,7 @@ def test_assignment_history_is_complete_after_several_reassignments(w, su, conn)
     assert enquiry_row(su, enquiry)["assigned_to"] == cw2.staff_id
 
 
+@pytest.mark.req("REQ-WF-3")
 def test_unassigning_is_refused(w, su, conn):
     a = w.a
     enquiry, v = in_progress(conn, a)
@@ -547,6 +572,7 @@ def test_unassigning_is_refused(w, su, conn):
 
 @pytest.mark.parametrize("assignee", ["auditor", "retention_officer", "other_department", "unknown", "inactive",
                                       "soft_deleted"])
+@pytest.mark.req("REQ-WF-3")
 def test_assignee_must_be_an_active_caseworker_or_supervisor_of_the_department(w, su, conn, assignee):
     # The workflow trigger (BEFORE) checks the assignee before the composite foreign key
     # (checked after the row is written) could report 23503, so every case is EL104.
@@ -577,6 +603,7 @@ def test_assignee_must_be_an_active_caseworker_or_supervisor_of_the_department(w
 
 
 @pytest.mark.parametrize("role", ["caseworker", "supervisor"])
+@pytest.mark.req("REQ-WF-3")
 def test_assignments_cannot_be_inserted_directly(w, su, conn, role):
     # The insert policy passes only inside a trigger (pg_trigger_depth() > 0): a direct
     # INSERT is a row-level security violation, 42501.
@@ -592,6 +619,7 @@ def test_assignments_cannot_be_inserted_directly(w, su, conn, role):
 
 
 # -- derived timestamps --------------------------------------------------------------------------
+@pytest.mark.req("REQ-WF-5")
 def test_resolving_sets_resolved_at_closing_sets_closed_at_reopening_clears_it(w, su, conn):
     a = w.a
     cw, sup = a.actor("caseworker"), a.actor("supervisor")
@@ -621,6 +649,7 @@ def test_resolving_sets_resolved_at_closing_sets_closed_at_reopening_clears_it(w
     assert enquiry_row(su, enquiry)["closed_at"] is None
 
 
+@pytest.mark.req("REQ-WF-5")
 def test_withdrawing_sets_closed_at(w, su, conn):
     a = w.a
     enquiry = new_enquiry(conn, a.actor("caseworker"), a.contact_id)
@@ -642,6 +671,7 @@ def read_version(conn, actor, enquiry_id) -> int:
         return cur.execute("select version from app.enquiries where enquiry_id = %s", [enquiry_id]).fetchone()[0]
 
 
+@pytest.mark.req("REQ-WF-4")
 def test_stale_version_is_a_conflict(w, su):
     a = w.a
     cw, cw2 = a.actor("caseworker"), a.caseworker2
@@ -662,6 +692,7 @@ def test_stale_version_is_a_conflict(w, su):
 
 
 @pytest.mark.parametrize("set_version", ["version", "version + 2", "version - 1", "null"])
+@pytest.mark.req("REQ-WF-4")
 def test_every_change_must_be_based_on_the_current_version(w, su, conn, set_version):
     a = w.a
     enquiry, _ = in_progress(conn, a)
@@ -674,6 +705,7 @@ def test_every_change_must_be_based_on_the_current_version(w, su, conn, set_vers
         "40001", su, enquiry_id=enquiry)
 
 
+@pytest.mark.req("REQ-WF-4")
 def test_concurrent_change_blocks_then_conflicts(w, su):
     a = w.a
     cw, sup = a.actor("caseworker"), a.actor("supervisor")
@@ -716,6 +748,7 @@ def test_concurrent_change_blocks_then_conflicts(w, su):
     assert action == "update" and data["status"] == "awaiting_citizen" and data["version"] == v + 1
 
 
+@pytest.mark.req("REQ-WF-1")
 def test_received_at_cannot_be_after_recording_or_backdated_beyond_a_fortnight(world, refused):
     a = world.a
     with world.connect() as conn:

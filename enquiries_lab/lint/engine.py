@@ -30,7 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from enquiries_lab import migrations
-from enquiries_lab.errors import LabError, MigrationError, describe_db_error
+from enquiries_lab.errors import MigrationError, describe_db_error
 from enquiries_lab.lint.provenance import Origin, Provenance
 from enquiries_lab.lint.shadow import LintError, SqlFile, apply, shadow_database, shadow_server
 from enquiries_lab.lint.sqltext import acknowledgments, comment_only_lines, tokenize

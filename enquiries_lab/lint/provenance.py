@@ -116,17 +116,21 @@ class Provenance:
     events: list[Event] = field(default_factory=list)
     counter: itertools.count = field(default_factory=itertools.count)
     writes: int | None = None  # CATALOG_WRITES when the state was last read
+    counted: bool = True  # track_counts is on, so CATALOG_WRITES can be trusted
 
     def fork(self) -> "Provenance":
         """An independent copy (a trial on top of a shared base)."""
         start = next(self.counter)
         return Provenance(dict(self.state), dict(self.created), {k: dict(v) for k, v in self.changed.items()},
-                          list(self.events), itertools.count(start + 1), None)
+                          list(self.events), itertools.count(start + 1), None, self.counted)
 
     def baseline(self, conn: psycopg.Connection) -> None:
         """What exists before the first migration (e.g. roles already on the server)."""
         self.state = read(conn)
         self.writes = None
+        with conn.cursor() as cur:
+            cur.execute("select pg_catalog.current_setting('track_counts')::boolean")
+            self.counted = cur.fetchone()[0]
 
     def new_transaction(self) -> None:
         """The catalog-write counter restarts with every transaction."""
@@ -135,8 +139,8 @@ class Provenance:
     def record(self, conn: psycopg.Connection, statement: Statement) -> None:
         """Read the catalog after `statement` and attribute every difference to it."""
         origin = Origin(next(self.counter), statement)
-        writes = catalog_writes(conn)
-        if writes == self.writes:
+        writes = catalog_writes(conn) if self.counted else None
+        if writes is not None and writes == self.writes:
             return
         self.writes = writes
         now = read(conn)

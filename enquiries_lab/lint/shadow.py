@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -111,7 +111,7 @@ def apply(conn: psycopg.Connection, files: Sequence[SqlFile], provenance: Proven
 
     Without `commit_each` the caller owns the transaction (and rolls it back)."""
     for f in files:
-        with conn.transaction() if commit_each else _nothing():
+        with conn.transaction() if commit_each else nullcontext():
             if commit_each:
                 provenance.new_transaction()
             with conn.cursor() as cur:
@@ -137,11 +137,6 @@ def _where(statement: Statement, err: psycopg.Error) -> str:
     except ValueError:
         pass
     return f"{statement.path}:{line}"
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def default_admin_dsn(explicit: str | None) -> str | None:
