@@ -160,6 +160,161 @@ except DatabaseError as err:
 
 
 # ----------------------------------------------------------------------------------------------
+@notebook("02_audit_reconstruction")
+def _reconstruction():
+    return [
+        md("""
+# Audit reconstruction: an enquiry's life, any point in time, and proof nothing was lost
+
+Everything here is rebuilt from `audit.entries` alone, acting as an auditor of one department
+(Row Level Security applies: an auditor sees their own department's trail only). Times are
+business times: when a change took effect.
+"""),
+        code('''
+from datetime import date
+from enquiries_lab import audit
+from enquiries_lab.notebook import open_lab
+
+lab = open_lab("reconstruction", enquiries=1500)
+auditor = lab.staff("DWP", "auditor")
+enquiry_id, reference = lab.conn.execute("""
+    select e.enquiry_id, e.reference from tenant.enquiries e join tenant.departments d using (tenant_id)
+    where d.code = 'DWP' and e.escalation_count > 0
+    order by (select count(*) from tenant.assignments a where a.enquiry_id = e.enquiry_id) desc, e.reference
+    limit 1""").fetchone()
+print("enquiry", reference)
+'''),
+        md("## The timeline: who changed what, when, from what to what"),
+        code('''
+with lab.act_as(auditor) as cur:
+    timeline = audit.history(cur, "enquiries", enquiry_id)
+shown = timeline[timeline["column"].isin(["status", "assigned_to", "escalation_count", "disposed_at"])]
+print(shown[["occurred_at", "staff_role", "action", "column", "old", "new"]].to_string(index=False))
+'''),
+        md("## Its state at any point in time"),
+        code('''
+times = list(timeline["occurred_at"].drop_duplicates())[:6]
+with lab.act_as(auditor) as cur:
+    for t in times:
+        state = audit.state_as_of(cur, "enquiries", enquiry_id, t.to_pydatetime())
+        print(t.strftime("%Y-%m-%d %H:%M"), state["status"], "version", state["version"])
+'''),
+        md("""
+## The whole department's table at a date
+
+`table_as_of` rebuilds every enquiry of the department as it stood at the end of a day, here
+1 January 2022, from the trail alone.
+"""),
+        code('''
+with lab.act_as(auditor) as cur:
+    then = audit.table_as_of(cur, "enquiries", date(2022, 1, 1))
+print("enquiries that existed on 2022-01-01:", len(then))
+print(then["status"].value_counts().sort_index().to_string())
+'''),
+        md("## What changed in the department during one month"),
+        code('''
+with lab.act_as(auditor) as cur:
+    changes = audit.table_diff(cur, "enquiries", date(2023, 3, 1), date(2023, 3, 31))
+print(len(changes), "changed values in March 2023, by kind of change:")
+print(changes.groupby(["change", "column"]).size().sort_values(ascending=False).head(8).to_string())
+'''),
+        md("""
+## The replay check
+
+Folding each record's audit entries in order must give exactly the live row; a mismatch would
+mean a change the trail did not see. For the whole department:
+"""),
+        code('''
+with lab.act_as(auditor) as cur:
+    mismatches = audit.replay_mismatches(cur)
+print("records whose live row differs from the replayed trail:", len(mismatches))
+'''),
+        md("""
+## Tamper evidence
+
+The trail is sealed in batches: each seal is a SHA-256 over a range of entries, chained to the
+previous seal. Verification recomputes the chain. Even a superuser who switches the triggers off
+to rewrite an entry is caught, and the entry is named.
+"""),
+        code('''
+from enquiries_lab import seals
+
+seals.seal(lab.conn)
+print("before:", "tampered" if seals.verify(lab.conn).tampered else "intact")
+entry = lab.conn.execute("select entry_id from audit.entries where record_id = %s order by entry_id offset 1 limit 1",
+                         [enquiry_id]).fetchone()[0]
+with lab.conn.transaction():
+    lab.conn.execute("set local session_replication_role = replica")   # a superuser bypassing the triggers
+    lab.conn.execute("update audit.entries set actor_id = gen_random_uuid() where entry_id = %s", [entry])
+report = seals.verify(lab.conn)
+print("after: ", "tampered" if report.tampered else "intact")
+print("the changed entry is named:", any(str(entry) in p.line() for p in report.tampering))
+'''),
+        code("lab.close()"),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+@notebook("03_compliance")
+def _compliance():
+    return [
+        md("""
+# Compliance: every check, and the questions auditors ask
+
+`enquiries-lab check` runs one check per file in `sql/compliance/`; each returns the rows that
+break its rule (none means it passes). The same checks run here through the library, followed
+by the auditors' questions, answered as an auditor of one department.
+"""),
+        code('''
+from datetime import date
+from enquiries_lab import auditor as ask, compliance
+from enquiries_lab.notebook import open_lab
+
+lab = open_lab("compliance", enquiries=1500)
+for r in compliance.run(lab.conn):
+    print(f"{r.check.id:<40} {r.status}")
+'''),
+        md("""
+## A broken rule is caught, and the offending rows are named
+
+As a superuser, outside the application's rules (triggers switched off), we physically delete
+a note: something no application role can do. The matching checks fail and name the row.
+"""),
+        code('''
+with lab.conn.transaction():
+    lab.conn.execute("set local session_replication_role = replica")
+    lab.conn.execute("delete from tenant.notes where note_id = (select note_id from tenant.notes order by note_id limit 1)")
+for r in compliance.run(lab.conn):
+    if not r.passed:
+        print(r.check.id, "->", len(r.violations), "violation(s)")
+'''),
+        md("## The auditors' questions (DWP's auditor)"),
+        code('''
+auditor = lab.staff("DWP", "auditor")
+caseworker = lab.staff("DWP", "caseworker")
+with lab.act_as(auditor) as cur:
+    enquiry_id, reference = cur.execute("select enquiry_id, reference from tenant.enquiries order by reference limit 1").fetchone()
+    print("Who changed", reference, "?")
+    print(ask.who_changed(cur, "enquiries", enquiry_id)[["occurred_at", "staff_role", "action"]].to_string(index=False))
+    print()
+    print("Its status at the end of its first day:", (ask.case_on(cur, reference, date(2018, 7, 2)) or {}).get("status"))
+    done = ask.activity(cur, caseworker.staff_id, date(2020, 1, 1), date(2020, 1, 31))
+    print("Changes one caseworker made in January 2020:", len(done))
+    print("Escalations, each with its approver:", len(ask.escalation_approvals(cur)))
+    print("SLA breaches:", len(ask.sla_breaches(cur)))
+    print("Reassignments:", len(ask.reassignments(cur)))
+    print("Reopened cases:", len(ask.reopened_cases(cur)))
+    print("Disposals:", len(ask.disposals(cur)))
+    try:
+        ask.who_viewed(cur, "enquiries", enquiry_id)
+    except ask.NotRecorded as err:
+        print("Who viewed it?", str(err).split(": ", 1)[1][:100])
+'''),
+        code("lab.close()"),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
 @notebook("04_data_profile")
 def _profile():
     return [
