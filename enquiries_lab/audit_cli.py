@@ -72,8 +72,10 @@ def verify(dsn: str | None, anchors: tuple[str, ...], from_seal: int) -> None:
               help="Records for the one-record timings.")
 @click.option("--seal/--no-seal", "with_seal", default=False, show_default=True,
               help="Also time sealing whatever is unsealed (writes seals).")
+@click.option("--write-path", is_flag=True,
+              help="Also time audited inserts with and without the seals' BRIN index (rolled back; locks the trail meanwhile).")
 @handled
-def measure(dsn: str | None, table: str, samples: int, with_seal: bool) -> None:
+def measure(dsn: str | None, table: str, samples: int, with_seal: bool, write_path: bool) -> None:
     """Time reconstruction (one record, a department snapshot, diffs, replay) and verification
     on this database's data, as an auditor of its largest department (docs/audit.md)."""
     from enquiries_lab import audit_timings
@@ -81,4 +83,6 @@ def measure(dsn: str | None, table: str, samples: int, with_seal: bool) -> None:
     t = database.target(dsn)
     with database.connect(t.dsn, autocommit=True) as conn:
         figures = audit_timings.measure(conn, table=table, samples=samples, with_seal=with_seal)
+        if write_path:
+            figures += audit_timings.write_path(conn)
     click.echo(audit_timings.report(figures))

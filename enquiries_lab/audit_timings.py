@@ -90,10 +90,40 @@ def measure(conn: psycopg.Connection, *, table: str = "enquiries", samples: int 
     return figures
 
 
+def write_path(conn: psycopg.Connection, *, rows: int = 5000, rounds: int = 3) -> list[Figure]:
+    """What the seals' only write-path addition (the BRIN index on entry ids) costs: audited
+    inserts of `rows` notes in one statement, with and without that index, alternating, inside
+    one transaction that is rolled back (the database is left as it was; ids are consumed)."""
+    row = conn.execute("""select e.tenant_id, e.enquiry_id, s.staff_id from tenant.enquiries e
+                          join tenant.staff s on s.tenant_id = e.tenant_id and s.staff_role = 'caseworker' and s.active
+                          where e.disposed_at is null limit 1""").fetchone()
+    if row is None:
+        raise LabError("no live enquiry with an active caseworker to write notes for")
+    tenant, enquiry, caseworker = row
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    with conn.transaction(force_rollback=True):
+        conn.execute(sql.SQL("set local enquiries.tenant_id = {}; set local enquiries.actor_id = {}")
+                     .format(sql.Literal(str(tenant)), sql.Literal(str(caseworker))))
+        for _ in range(rounds):
+            for with_index in (True, False):
+                with conn.transaction(force_rollback=True):
+                    if not with_index:
+                        conn.execute("drop index audit.entries_entry_id")
+                    conn.execute("set local role enquiries_caseworker")
+                    started = time.perf_counter()
+                    conn.execute("insert into tenant.notes (enquiry_id, direction, body) "
+                                 "select %s, 'internal', 'write path ' || g from generate_series(1, %s) g", [enquiry, rows])
+                    timings[with_index].append(time.perf_counter() - started)
+    with_brin, without = statistics.median(timings[True]), statistics.median(timings[False])
+    return [Figure("audited inserts without the BRIN index", rows / without, "rows/s", f"median of {rounds}"),
+            Figure("audited inserts with the BRIN index", rows / with_brin, "rows/s",
+                   f"{(with_brin / without - 1) * 100:+.1f}% time per insert")]
+
+
 def report(figures: list[Figure]) -> str:
     width = max(len(f.what) for f in figures)
     lines = []
     for f in figures:
-        value = f"{f.value:,.0f}" if f.unit == "rows" else f"{f.value:,.2f}" if f.unit == "s" else f"{f.value:,.1f}"
+        value = f"{f.value:,.0f}" if f.unit in ("rows", "rows/s") else f"{f.value:,.2f}" if f.unit == "s" else f"{f.value:,.1f}"
         lines.append(f"{f.what:<{width}}  {value:>10} {f.unit:<4}  {f.note}")
     return "\n".join(lines)

@@ -127,10 +127,11 @@ def soft_deletions(ex: Executor) -> pd.DataFrame:
 
 
 def disposals(ex: Executor) -> pd.DataFrame:
-    """Every disposed enquiry: when it closed, when and by whom it was disposed of, and how long after closure."""
+    """Every disposed enquiry: when its retention clock started (closure, or deletion of one
+    that never closed), when and by whom it was disposed of, and how long after."""
     return _frame(ex, """
-        select q.reference, q.closed_at, q.disposed_at, s.full_name as disposed_by,
-               q.disposed_at - q.closed_at as after_closure, q.enquiry_id
+        select q.reference, q.closed_at, q.deleted_at, q.disposed_at, s.full_name as disposed_by,
+               q.disposed_at - coalesce(q.closed_at, q.deleted_at) as after_retention_start, q.enquiry_id
         from tenant.enquiries q
         left join tenant.staff s on s.tenant_id = q.tenant_id and s.staff_id = q.disposed_by
         where q.disposed_at is not null

@@ -175,14 +175,19 @@ def run(conn: psycopg.Connection, checks: Iterable[Check] | None = None, *, only
     if not conn.autocommit:
         raise LabError("compliance checks need an autocommit connection (each runs in its own transaction)")
     require_superuser(conn)
-    selected = list(checks if checks is not None else discover())
-    if only:
-        known = {c.id for c in selected}
-        unknown = [o for o in only if o not in known]
-        if unknown:
-            raise LabError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        selected = [c for c in selected if c.id in set(only)]
+    selected = select(list(checks if checks is not None else discover()), only)
     return [run_check(conn, c, timeout_s=timeout_s) for c in selected]
+
+
+def select(checks: Sequence[Check], only: Sequence[str] = ()) -> list[Check]:
+    """The checks named in `only` (all if empty); an unknown id is a LabError listing the known ones."""
+    if not only:
+        return list(checks)
+    known = {c.id for c in checks}
+    unknown = [o for o in only if o not in known]
+    if unknown:
+        raise LabError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [c for c in checks if c.id in set(only)]
 
 
 def all_passed(results: Sequence[CheckResult]) -> bool:
