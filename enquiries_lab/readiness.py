@@ -1,30 +1,20 @@
 """Scale-out readiness: is the schema still distributable by tenant_id on Citus?
 
-One rule per file in sql/readiness/ (a header with id and title, and a query returning the
-offending objects as (object, detail); no rows means the rule holds). The rules are the
-ones docs/scale-out.md explains; they run on single-node PostgreSQL, so CI proves on every
-run that the schema has not drifted away from Citus.
+The rules are compliance checks (`sql/compliance/*_scale_out_*.sql`, one per file, run by
+`enquiries-lab check` with the others); this module runs just them. They run on single-node
+PostgreSQL, so CI proves on every run that the schema has not drifted away from Citus
+(docs/scale-out.md explains each rule).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 
-from enquiries_lab.migrations import sql_dir
+from enquiries_lab import compliance
 
-HEADER = re.compile(r"^--\s*(id|title|why):\s*(.+)$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    query: str
-    path: Path
+PREFIX = "scale_out_"
 
 
 @dataclass(frozen=True)
@@ -34,19 +24,14 @@ class Finding:
     detail: str
 
 
-def rules(directory: Path | None = None) -> list[Rule]:
-    out = []
-    for path in sorted((directory or sql_dir() / "readiness").glob("*.sql")):
-        text = path.read_text()
-        meta = dict(HEADER.findall(text))
-        out.append(Rule(meta["id"], meta["title"], text, path))
-    return out
+def rules() -> list[compliance.Check]:
+    return [c for c in compliance.discover() if c.id.startswith(PREFIX)]
 
 
 def check(conn: psycopg.Connection) -> list[Finding]:
     """Every violation of every readiness rule (empty: ready to distribute)."""
     findings = []
     for rule in rules():
-        for obj, detail in conn.execute(rule.query).fetchall():
-            findings.append(Finding(rule.id, obj, detail))
+        for obj, _tenant, detail in conn.execute(rule.query).fetchall():
+            findings.append(Finding(rule.id, obj, detail.get("problem", str(detail))))
     return findings

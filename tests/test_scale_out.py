@@ -32,20 +32,20 @@ def test_the_project_schema_is_ready_to_distribute(lab_db):
 
 
 @pytest.mark.parametrize("breakage,rule,obj", [
-    ("alter table tenant.teams add constraint teams_name_everywhere unique (name)", "scale-out-keys", "tenant.teams"),
+    ("alter table tenant.teams add constraint teams_name_everywhere unique (name)", "scale_out_keys", "tenant.teams"),
     ("create table public.things (thing_id uuid primary key); "
      "alter table tenant.notes add column thing_id uuid references public.things on delete restrict",
-     "scale-out-foreign-keys", "tenant.notes"),
+     "scale_out_foreign_keys", "tenant.notes"),
     ("create unique index staff_id_alone on tenant.staff (staff_id); "
      "alter table tenant.notes add constraint notes_author foreign key (created_by) references tenant.staff (staff_id) on delete restrict",
-     "scale-out-foreign-keys", "tenant.notes"),
+     "scale_out_foreign_keys", "tenant.notes"),
     ("create policy auditor_everything on tenant.notes for select to enquiries_auditor using (true)",
-     "scale-out-policies", "tenant.notes"),
+     "scale_out_policies", "tenant.notes"),
     ("create policy caseworker_anywhere on tenant.contacts for insert to enquiries_caseworker with check (true)",
-     "scale-out-policies", "tenant.contacts"),
-    ("alter table tenant.notes disable trigger a_stamp_row", "scale-out-tenant-immutable", "tenant.notes"),
-    ("drop trigger z_audit_insert on tenant.notes; drop trigger z_audit_update on tenant.notes", "scale-out-audit", "tenant.notes"),
-    ("create table tenant.orphans (orphan_id uuid primary key)", "scale-out-distribution-column", "tenant.orphans"),
+     "scale_out_policies", "tenant.contacts"),
+    ("alter table tenant.notes disable trigger a_stamp_row", "scale_out_tenant_immutable", "tenant.notes"),
+    ("drop trigger z_audit_insert on tenant.notes; drop trigger z_audit_update on tenant.notes", "scale_out_audit", "tenant.notes"),
+    ("create table tenant.orphans (orphan_id uuid primary key)", "scale_out_distribution_column", "tenant.orphans"),
 ])
 @pytest.mark.req("REQ-SCALE-1")
 def test_each_readiness_rule_catches_the_drift_it_names(lab_db, breakage, rule, obj):

@@ -1,6 +1,10 @@
--- id: scale-out-policies
--- title: every permissive policy on a tenant table carries the tenant check itself
--- why: Citus copies restrictive policies to the shards as permissive, so isolation must not rest on them alone.
+-- id: scale_out_policies
+-- title: Scale-out readiness: every permissive policy on a tenant table carries the tenant check itself
+-- requirement: The schema stays distributable by tenant_id on Citus (docs/scale-out.md):
+--   Citus copies restrictive policies to the shards as permissive, so isolation must not rest on them alone.
+-- severity: medium
+select r.object, null::uuid as tenant_id, jsonb_build_object('problem', r.detail) as detail
+from (
 with policies as (
     select n.nspname, c.relname, p.polname, p.polcmd,
            pg_get_expr(p.polqual, p.polrelid) as using_expr,
@@ -16,3 +20,4 @@ select format('%s.%s', nspname, relname) as object,
 from policies
 where (polcmd in ('r', 'w', 'd', '*') and coalesce(using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
    or (polcmd in ('a', 'w', '*') and coalesce(check_expr, using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
+) r

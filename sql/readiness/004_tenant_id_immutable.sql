@@ -1,8 +1,0 @@
--- id: scale-out-tenant-immutable
--- title: tenant_id can never be updated on a tenant table (the row-stamp trigger is present and enabled)
--- why: Citus refuses to modify the distribution column; the application must never try.
-select format('%s.%s', n.nspname, c.relname) as object, 'no enabled a_stamp_row trigger (tenant.stamp_row) guards tenant_id' as detail
-from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where n.nspname = 'tenant' and c.relkind = 'r'
-  and not exists (select from pg_trigger t
-                  where t.tgrelid = c.oid and t.tgfoid = 'tenant.stamp_row()'::regprocedure and t.tgenabled <> 'D')
