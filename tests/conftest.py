@@ -24,11 +24,9 @@ from enquiries_lab import migrations
 from enquiries_lab.config import with_database
 from enquiries_lab.embedded import EmbeddedServer
 
+from dbtools import _new_name, create_db, drop_db  # noqa: E402  (shared with the test modules)
+
 ENV_TEST_DSN = "ENQUIRIES_LAB_TEST_DSN"
-
-
-def _new_name(kind: str) -> str:
-    return f"enqlab_test_{kind}_{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture(scope="session")
@@ -52,20 +50,6 @@ def admin_dsn() -> Iterator[str]:
 def server_version_num(admin_dsn: str) -> int:
     with psycopg.connect(admin_dsn) as conn:
         return int(conn.execute("show server_version_num").fetchone()[0])
-
-
-def create_db(admin_dsn: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        stmt = sql.SQL("create database {}").format(sql.Identifier(name))
-        if template:
-            stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
-        conn.execute(stmt)
-    return with_database(admin_dsn, name)
-
-
-def drop_db(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

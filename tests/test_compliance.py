@@ -27,6 +27,7 @@ EXPECTED_CHECKS = {
     "no_physical_deletes", "no_cross_tenant_references", "legal_status_transitions", "escalations_approved",
     "reassignments_recorded", "retention_respected", "tenant_indexes_lead_with_tenant_id",
     "views_hide_soft_deleted_rows", "audit_trail_tamper_free", "audit_trail_sealed", "default_partition_empty",
+    "database_closed_to_public",
 }
 
 
@@ -357,6 +358,19 @@ def test_an_entry_beyond_the_partitions_fails_default_partition_empty(world):
     found = failing(world.dsn)
     assert set(found) == {"default_partition_empty"}
     assert objects(found["default_partition_empty"]) == {f"audit.entries {entry}"}
+
+
+def test_a_database_open_to_public_fails_database_closed_to_public(world):
+    with superuser(world.dsn) as conn:
+        name = conn.info.dbname
+        conn.execute(f"grant temporary on database {name} to public")
+        conn.execute(f"grant create on database {name} to enquiries_caseworker")
+    found = failing(world.dsn)
+    assert set(found) == {"database_closed_to_public"}
+    assert problems(found["database_closed_to_public"]) == {
+        (f"database {name}", "PUBLIC holds TEMPORARY on the database"),
+        (f"database {name}", "enquiries_caseworker holds CREATE on the database"),
+    }
 
 
 # -- the command ---------------------------------------------------------------------------------

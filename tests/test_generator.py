@@ -23,7 +23,7 @@ from typing import Iterator
 
 import psycopg
 import pytest
-from conftest import _new_name, create_db, drop_db
+from dbtools import _new_name, create_db, drop_db
 from psycopg import sql
 
 from enquiries_lab import migrations

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import psycopg
 import pytest
-from conftest import _new_name, create_db, drop_db
+from dbtools import _new_name, create_db, drop_db
 
 from enquiries_lab.generator import Params, generate
 from enquiries_lab.queries import compose

@@ -14,7 +14,7 @@ import pandas as pd
 import psycopg
 import pytest
 from tampering import world, world_copies  # noqa: F401 (fixtures: world copies made and dropped in the background)
-from tampering import SIMULATION_END, auditor_of, bypassing_triggers, generate_small, scratch_database, superuser
+from tampering import SIMULATION_END, auditor_of, bypassing_triggers, generate_small, run_cli, scratch_database, superuser
 from world import World, load_world
 
 from enquiries_lab import audit, auditor, casework
@@ -319,3 +319,11 @@ def test_sla_breaches_count_the_time_waiting_on_the_citizen_as_paused(timeline: 
     row = breaches.loc[timeline.reference]
     assert row["paused"] == later - D4 and row["effective_due_at"] == due + (later - D4)
     assert row["overdue"] == (D4 - due) and pd.isna(row["answered_at"])
+
+
+def test_audit_measure_prints_the_reconstruction_figures(generated: str):
+    proc = run_cli("audit", "measure", "--dsn", generated, "--samples", "5")
+    assert proc.returncode == 0, proc.stderr
+    for figure in ("one record as of a time (median)", "department snapshot at the end", "replay check, all departments",
+                   "verify"):
+        assert figure in proc.stdout

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
-from conftest import _new_name, create_db, drop_db
+from dbtools import _new_name, create_db, drop_db
 from world import load_world
 
 from enquiries_lab import casework

@@ -11,7 +11,7 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import _new_name, create_db, drop_db
+from dbtools import _new_name, create_db, drop_db
 from psycopg import sql
 from world import OPERATOR, STAFF_ROLES, TENANT_TABLES, load_world
 

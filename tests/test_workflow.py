@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from conftest import _new_name, create_db, drop_db
+from dbtools import _new_name, create_db, drop_db
 from world import OPERATOR, load_world
 
 from enquiries_lab import casework
