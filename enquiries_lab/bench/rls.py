@@ -269,7 +269,7 @@ def concurrency(dsn: str, tables: dict[str, str], clients: int, seconds: float) 
         explicit = name != "shipped"
         owner = name == "baseline"
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
-            runs = pool.map(_client, [(dsn, tables[name], explicit, people, seconds, k) for k in range(clients)])
+            runs = pool.map(_client, [(dsn, tables[name], explicit, owner, people, seconds, k) for k in range(clients)])
         lat = sorted(ms for run in runs for ms, _ in run)
         pct = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 3)
         results.append({"variant": name, "clients": clients, "seconds": seconds, "transactions": len(lat),
