@@ -132,3 +132,31 @@ def refused():
             raise AssertionError(f"expected SQLSTATE {sqlstate}, but nothing was refused")
 
     return check
+
+
+@pytest.fixture(scope="module")
+def w(admin_dsn: str, world_template: str):
+    """One copy of the two-department world shared by a module's tests (each works on rows of
+    its own); `world` is the per-test copy."""
+    from world import load_world
+
+    name = _new_name("mod")
+    dsn = create_db(admin_dsn, name, template=world_template)
+    try:
+        yield load_world(dsn)
+    finally:
+        drop_db(admin_dsn, name)
+
+
+@pytest.fixture(scope="module")
+def su(w):
+    """A superuser connection to `w` (no RLS): the observer that checks what was written."""
+    with psycopg.connect(w.dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def conn(w):
+    """An enquiries_app connection to `w`."""
+    with w.connect() as c:
+        yield c

@@ -27,26 +27,6 @@ DISPOSED = "[disposed]"
 YEAR = timedelta(days=365)
 
 
-@pytest.fixture(scope="module")
-def w(admin_dsn, world_template):
-    name = _new_name("ret")
-    dsn = create_db(admin_dsn, name, template=world_template)
-    try:
-        yield load_world(dsn)
-    finally:
-        drop_db(admin_dsn, name)
-
-
-@pytest.fixture(scope="module")
-def su(w):
-    with psycopg.connect(w.dsn, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def conn(w):
-    with w.connect() as c:
-        yield c
 
 
 # -- history ----------------------------------------------------------------------------------------

@@ -21,21 +21,6 @@ from enquiries_lab.session import Actor, act_as
 
 REFUSALS = (DatabaseError, psycopg.Error)
 
-@pytest.fixture(scope="module")
-def w(admin_dsn, world_template):
-    """One copy of the world for the tests that change nothing (or only rows of their own)."""
-    name = _new_name("sd")
-    dsn = create_db(admin_dsn, name, template=world_template)
-    try:
-        yield load_world(dsn)
-    finally:
-        drop_db(admin_dsn, name)
-
-
-@pytest.fixture(scope="module")
-def su(w):
-    with psycopg.connect(w.dsn, autocommit=True) as conn:
-        yield conn
 
 
 def counts(su) -> dict[str, int]:

@@ -30,29 +30,6 @@ REFUSALS = (DatabaseError, psycopg.Error)
 _references = iter(range(1, 10**6))
 
 
-@pytest.fixture(scope="module")
-def w(admin_dsn, world_template):
-    """One copy of the world for this module's tests."""
-    name = _new_name("wf")
-    dsn = create_db(admin_dsn, name, template=world_template)
-    try:
-        yield load_world(dsn)
-    finally:
-        drop_db(admin_dsn, name)
-
-
-@pytest.fixture(scope="module")
-def su(w):
-    """A superuser connection to `w` (no RLS): the observer that checks what was written."""
-    with psycopg.connect(w.dsn, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def conn(w):
-    """An enquiries_app connection to `w`."""
-    with w.connect() as c:
-        yield c
 
 
 # -- helpers --------------------------------------------------------------------------------------
