@@ -18,7 +18,7 @@ def audit() -> None:
 @audit.command("seal")
 @dsn_option
 @click.option("--max-entries", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Entries per seal (sealing is batched: one seal per this many entries).")
+              help="At most this many consecutive entry ids per seal (sealing is batched).")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds to wait for transactions that were writing when sealing started.")
 @handled

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from enquiries_lab.errors import MigrationError, describe_db_error
 
@@ -169,9 +170,22 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
                 progress(m)
         for profile in active_profiles(conn):
             done += _apply_profile(conn, profile, directory, progress)
+        close_database(conn)
         return done
     finally:
         conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def close_database(conn: psycopg.Connection) -> None:
+    """Re-assert the database-level privileges of 002 on every run: CREATE DATABASE ... TEMPLATE
+    does not copy them, and a copy open to PUBLIC would let any login connect and create
+    temporary objects (a trigger of its own, say)."""
+    if conn.execute("select to_regrole('enquiries_app') is null").fetchone()[0]:
+        return  # migrations that create the roles have not run (a fixture directory)
+    with conn.transaction():
+        name = sql.Identifier(conn.info.dbname)
+        conn.execute(sql.SQL("revoke all on database {} from public").format(name))
+        conn.execute(sql.SQL("grant connect on database {} to enquiries_app, enquiries_loader").format(name))
 
 
 def active_profiles(conn: psycopg.Connection) -> list[str]:

@@ -81,7 +81,7 @@ class VerifyReport:
 
 
 def seal(conn: psycopg.Connection, *, max_entries: int = 100_000, wait_s: float = 30.0) -> list[Seal]:
-    """Seal every committed, unsealed entry (seals of at most `max_entries`); returns the new seals.
+    """Seal every committed, unsealed entry (seals of at most `max_entries` consecutive ids); returns the new seals.
 
     Waits up to `wait_s` for transactions that were writing when it started (EL501 after that).
     """

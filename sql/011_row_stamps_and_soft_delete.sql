@@ -8,8 +8,9 @@
 --   * a row is written only into the context's department (42501), whoever asks, even the
 --     owner or a superuser; tenant_id never changes (EL204);
 --   * created_* never change;
---   * a record's business time never goes backwards (EL401), so its audit history is a
---     well-ordered timeline;
+--   * a record's business time never goes backwards (EL401 for a history loader; for a live
+--     transaction that started before a later committed change, 40001: retry), so its audit
+--     history is a well-ordered timeline;
 --   * soft delete (deleted_at set) and restore (deleted_at cleared) need the SOFT_DELETE
 --     privilege in core.table_privileges (EL203); deleted_at/deleted_by are stamped here;
 --   * DELETE and TRUNCATE are refused by triggers (EL200) for every role including the
@@ -50,6 +51,12 @@ begin
     end if;
 
     if at < old.updated_at then
+        if audit.business_time_mode() = 'now' then
+            -- A live transaction that started before someone else's committed change: a
+            -- concurrency conflict like any other, to be retried.
+            raise exception '%.% row was changed by a transaction that committed after this one started',
+                tg_table_schema, tg_table_name using errcode = '40001', hint = 'retry the transaction';
+        end if;
         raise exception 'business time % is before the record''s last change at %', at, old.updated_at
             using errcode = 'EL401';
     end if;

@@ -24,7 +24,13 @@ def create_db(admin_dsn: str, name: str, template: str | None = None) -> str:
         if template:
             stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
         conn.execute(stmt)
-    return with_database(admin_dsn, name)
+    dsn = with_database(admin_dsn, name)
+    if template:  # a copy does not inherit the database's privileges: close it as migrate() does
+        from enquiries_lab.migrations import close_database
+
+        with psycopg.connect(dsn, autocommit=True) as copy:
+            close_database(copy)
+    return dsn
 
 
 def drop_db(admin_dsn: str, name: str) -> None:

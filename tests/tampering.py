@@ -57,6 +57,16 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([console_script(), *args], capture_output=True, text=True, env=env, timeout=300)
 
 
+def close_to_public(admin_dsn: str, name: str) -> None:
+    """Re-assert 002's database grants on a copy: CREATE DATABASE ... TEMPLATE does not copy them
+    (PUBLIC gets CONNECT and TEMP back; see tests/test_attacks.py and the database_closed_to_public check)."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        db = sql.Identifier(name)
+        conn.execute(sql.SQL("revoke all on database {} from public").format(db))
+        conn.execute(sql.SQL("grant connect on database {} to enquiries_app, enquiries_loader").format(db))
+        conn.execute(sql.SQL("grant connect, create on database {} to enquiries_owner").format(db))
+
+
 @contextmanager
 def scratch_database(admin_dsn: str, template: str, kind: str) -> Iterator[str]:
     """A copy of `template` for a module's read-mostly tests, dropped afterwards. (Not imported
@@ -64,6 +74,7 @@ def scratch_database(admin_dsn: str, template: str, kind: str) -> Iterator[str]:
     name = f"enqlab_test_{kind}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
+    close_to_public(admin_dsn, name)
     try:
         yield with_database(admin_dsn, name)
     finally:
@@ -118,6 +129,7 @@ class WorldCopies:
         name = f"enqlab_test_w_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(self.template)))
+        close_to_public(self.admin_dsn, name)
         return name
 
     def take(self) -> str:

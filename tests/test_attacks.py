@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from invariants import TENANT_TABLES, create_db, drop_db, new_name, scalar, table_counts
 from psycopg import sql
-from world import STAFF_ROLES, as_login, load_world
+from world import STAFF_ROLES, load_world
 
 from enquiries_lab.errors import LabError
 from enquiries_lab.session import Actor, act_as
@@ -156,15 +156,6 @@ FORGE_ASSIGNMENT = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a database created from a migrated one (CREATE DATABASE ... TEMPLATE, as every test fixture and "
-    "anyone cloning a lab database does) gets PostgreSQL's default database ACL back (datacl NULL: PUBLIC "
-    "has CONNECT and TEMP), because database-level grants are not copied with the template and 002's "
-    "`revoke all on database ... from public` ran only in the original. Any staff role can then create "
-    "pg_temp functions and temporary tables, and a trigger on a temporary table satisfies the "
-    "assignments insert policy (pg_trigger_depth() > 0): assignment history can be forged. Fix: re-assert "
-    "the database grants on every migrate() run (like 001 re-asserts role attributes), and in the "
-    "fixtures/tools that copy lab databases"))
 def test_a_copy_of_a_lab_database_keeps_temp_closed_so_assignment_history_cannot_be_forged(world):
     before = written(world)
     with world.connect() as conn:

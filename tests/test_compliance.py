@@ -58,6 +58,7 @@ def generated(admin_dsn: str, migrated_template: str) -> Iterator[str]:
 
 # -- the check files themselves ----------------------------------------------------------------
 
+@pytest.mark.req("REQ-CMP-1")
 def test_every_check_file_has_a_header_and_the_listed_checks_exist():
     checks = compliance.discover()
     assert {c.id for c in checks} >= EXPECTED_CHECKS
@@ -72,6 +73,7 @@ def test_every_check_file_has_a_header_and_the_listed_checks_exist():
     ("-- id: x_check\n-- title: t\n-- requirement: r\n-- severity: dire\nselect 1", "severity must be one of"),
     ("-- id: x_check\n-- title: t\n-- requirement: r\n-- severity: high\n", "no query after the header"),
 ])
+@pytest.mark.req("REQ-CMP-1")
 def test_a_malformed_check_file_is_refused_naming_the_file(tmp_path: Path, text: str, message: str):
     (tmp_path / "0001_x_check.sql").write_text(text)
     with pytest.raises(LabError) as err:

@@ -65,6 +65,7 @@ def assert_checks_passed(result: load.LoadResult) -> None:
     assert failed == {}, failed
 
 
+@pytest.mark.req("REQ-ATK-1")
 def test_concurrent_clients_keep_isolation_audit_and_versions(load_db):
     plan = load.prepare(load_db.dsn, seed=HISTORY.seed)
     result = load.run(load_db.dsn, plan, clients=CLIENTS, duration=DURATION, max_ops=50_000, seed=HISTORY.seed)
@@ -76,15 +77,6 @@ def test_concurrent_clients_keep_isolation_audit_and_versions(load_db):
     assert result.audit_entries_written >= result.committed_txs
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (011 row stamps, business time): a live (non-backdated) change takes effect at now(), the "
-    "transaction's start, and the row stamp refuses business time before the record's last change with "
-    "EL401. So a transaction that began before another user's committed change, then reads the enquiry "
-    "(current version) and moves it correctly, is refused with EL401 'business time ... is before the "
-    "record's last change' instead of succeeding; and a stale writer in that position gets EL401 instead of "
-    "the 40001 conflict it should get. Under load ~0.5% of write transactions hit it (bench load: 'refused "
-    "by rules: EL401'). Fix: in 'now' mode raise 40001 (retryable: the retry has a later now()), or stamp "
-    "live changes with clock_timestamp() / greatest(now(), last change)"))
 def test_a_transaction_older_than_a_concurrent_change_may_still_move_the_enquiry_it_reads(admin_dsn, world_template):
     from world import load_world
 

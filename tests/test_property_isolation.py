@@ -42,7 +42,7 @@ from enquiries_lab.errors import DatabaseError, LabError
 from enquiries_lab.session import Actor, act_as
 
 LONG = os.environ.get("ENQUIRIES_LAB_LONG") == "1"
-SETTINGS = settings(max_examples=200 if LONG else 30, stateful_step_count=30 if LONG else 10, deadline=None,
+SETTINGS = settings(max_examples=200 if LONG else 25, stateful_step_count=30 if LONG else 10, deadline=None,
                     derandomize=True, database=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 STATUSES = ["new", "assigned", "in_progress", "awaiting_citizen", "escalated", "resolved", "closed", "reopened", "withdrawn"]
@@ -318,6 +318,7 @@ def property_db(admin_dsn, migrated_template):
         drop_db(admin_dsn, name)
 
 
+@pytest.mark.req("REQ-ATK-1")
 def test_random_operations_by_random_users_keep_every_invariant(property_db):
     Casework.dsn, Casework.examples = property_db, 0
     started = datetime.now(timezone.utc)

@@ -6,7 +6,8 @@
 -- severity: medium
 select format('audit.entries %s to %s', min(e.entry_id), max(e.entry_id)) as object, e.tenant_id,
        jsonb_build_object('problem', 'entries recorded more than 24 hours ago are not sealed',
-                          'entries', count(*), 'oldest_recorded_at', min(e.recorded_at)) as detail
+                          'entries', count(*), 'oldest_recorded_at', min(e.recorded_at),
+                          'remedy', 'enquiries-lab audit seal') as detail
 from audit.entries e
 where e.entry_id > coalesce((select max(s.last_entry_id) from audit.seals s), 0)
   and e.recorded_at < now() - interval '24 hours'
