@@ -286,7 +286,7 @@ with lab.conn.transaction():
     lab.conn.execute("delete from tenant.notes where note_id = (select note_id from tenant.notes order by note_id limit 1)")
 for r in compliance.run(lab.conn):
     if not r.passed:
-        print(r.check.id, "->", len(r.violations), "violation(s)")
+        print(r.check.id, "fails")   # how many rows it names depends on statistics timing
 '''),
         md("## The auditors' questions (DWP's auditor)"),
         code('''
