@@ -133,7 +133,8 @@ def _date(value: str | None, default):
 @click.option("--start", help="First arrival date (default 2018-07-01).")
 @click.option("--end", help="The simulation clock: nothing happens after it (default 2026-06-30).")
 @click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
-@click.option("--batch-size", type=int, default=2000, show_default=True, help="Enquiries per transaction (rounded up to a multiple of 50).")
+@click.option("--batch-size", type=int, default=0, show_default="0: automatic, ~60 per caseworker, 2000-20000",
+              help="Enquiries per transaction (rounded up to a multiple of 50).")
 @click.option("--jobs", "-j", type=int, default=2, show_default=True,
               help="Worker processes (the data is the same for any number).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -22,6 +22,8 @@ from world import STAFF_ROLES, load_world
 from enquiries_lab.errors import LabError
 from enquiries_lab.session import Actor, act_as
 
+WORLD_TABLES = ["assignments", "contacts", "department_enquiry_types", "departments", "enquiries",
+                "escalations", "legal_holds", "notes", "staff", "teams"]
 LAB_SCHEMAS = ["core", "tenant", "audit", "app"]
 LAB_ROLES = ["enquiries_caseworker", "enquiries_supervisor", "enquiries_auditor", "enquiries_retention_officer",
              "enquiries_provisioner", "enquiries_history_loader", "enquiries_audit_writer", "enquiries_owner",
@@ -31,6 +33,8 @@ APPLICATION_ROLES = [r for r in LAB_ROLES if r not in ("enquiries_owner", "enqui
 DEFINER_ALLOW_LIST = {
     "audit.capture()": "enquiries_audit_writer",      # statement audit trigger: callers hold nothing on the trail
     "audit.capture_row()": "enquiries_audit_writer",  # its row form (the Citus profile)
+    # the per-table statement captures audit.install_capture generates (025), one per tenant table
+    **{f"audit.capture_{t}()": "enquiries_audit_writer" for t in WORLD_TABLES},
 }
 HOSTILE = ["not-a-uuid", "'; drop table tenant.enquiries; --", "x" * 100_000, "ünïcödé-😀",
            " 00000000-0000-4000-8000-000000000001 OR true"]

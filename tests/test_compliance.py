@@ -162,6 +162,36 @@ def test_a_disabled_or_replica_only_audit_trigger_fails_audit_capture_triggers(w
     }
 
 
+@pytest.mark.req("REQ-AUD-1")
+def test_a_column_added_without_regenerating_the_capture_fails_closed_until_it_is_installed(world):
+    """The generated capture (025) knows its table's columns: a new column must not go
+    unaudited, so writes fail (EL206) and the check reports it until install_capture runs."""
+    with superuser(world.dsn) as conn:
+        conn.execute("alter table tenant.contacts add column pronouns text")
+        before = conn.execute("select count(*) from audit.entries").fetchone()[0]
+    assert problems(failing(world.dsn)["audit_capture_triggers"]) == {
+        ("tenant.contacts", "no enabled audit trigger captures insert"),
+        ("tenant.contacts", "no enabled audit trigger captures update"),
+    }
+    with world.connect() as conn:
+        with pytest.raises(psycopg.Error) as refused:
+            with act_as(conn, world.a.actor("caseworker")) as cur:
+                cur.execute("update tenant.contacts set pronouns = 'they/them' where contact_id = %s", [world.a.contact_id])
+    assert refused.value.sqlstate == "EL206" and "install_capture" in str(refused.value)
+    with superuser(world.dsn) as conn:
+        assert conn.execute("select count(*) from tenant.contacts where pronouns is not null").fetchone()[0] == 0
+        assert conn.execute("select count(*) from audit.entries").fetchone()[0] == before
+        conn.execute("select audit.install_capture('tenant.contacts')")
+    assert "audit_capture_triggers" not in failing(world.dsn)
+    with world.connect() as conn:
+        with act_as(conn, world.a.actor("caseworker")) as cur:
+            cur.execute("update tenant.contacts set pronouns = 'they/them' where contact_id = %s", [world.a.contact_id])
+    with superuser(world.dsn) as conn:
+        entry = conn.execute("select changed_columns, row_data ->> 'pronouns', old_values -> 'pronouns' from audit.entries "
+                             "where record_id = %s order by entry_id desc limit 1", [world.a.contact_id]).fetchone()
+    assert entry[0][:2] == ["pronouns", "updated_at"] and entry[1:] == ("they/them", None)
+
+
 def test_granted_rights_a_disabled_guard_and_a_disabled_ddl_guard_fail_audit_immutable(world):
     with superuser(world.dsn) as conn:
         partition = conn.execute("select tableoid::regclass::text from audit.entries limit 1").fetchone()[0]

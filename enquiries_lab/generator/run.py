@@ -56,7 +56,7 @@ class Params:
     start: datetime = DEFAULT_START
     end: datetime = DEFAULT_END
     skew: float = 1.1
-    batch_size: int = 2000
+    batch_size: int = 0          # 0: per department, from its staffing (auto_batch_size)
 
     def validate(self) -> None:
         if self.enquiries < 1:
@@ -71,8 +71,8 @@ class Params:
             raise LabError(f"--end ({self.end:%Y-%m-%d}) must be more than a day after --start ({self.start:%Y-%m-%d})")
         if not 0 <= self.skew <= 5:
             raise LabError(f"--skew must be between 0 (even sizes) and 5, got {self.skew}")
-        if not 1 <= self.batch_size <= 100_000:
-            raise LabError(f"--batch-size must be between 1 and 100000, got {self.batch_size}")
+        if not 0 <= self.batch_size <= 100_000:
+            raise LabError(f"--batch-size must be between 1 and 100000 (or 0 for automatic), got {self.batch_size}")
 
     def key(self) -> str:
         """Identifies the dataset: the same key means the same business data."""
@@ -119,6 +119,18 @@ def _sizes(total: int, count: int, skew: float) -> list[int]:
             sizes[sizes.index(max(sizes))] -= 1
             sizes[k] = 1
     return sizes
+
+
+def auto_batch_size(plan: "DepartmentPlan") -> int:
+    """Enquiries per batch when --batch-size is automatic: about 60 per caseworker.
+
+    A batch is applied one statement per (round, kind, acting staff member), and each
+    statement costs ~1 ms before its first row (triggers, audit partitions, RLS), so the
+    rows per statement, not the batch size itself, decide the speed: a department with 150
+    caseworkers needs 9,000-enquiry batches for the ~50 rows per statement that a small
+    department reaches with 2,000 (docs/benchmarks.md)."""
+    caseworkers = sum(1 for s in plan.staff if s.role == "caseworker")
+    return min(20_000, max(2_000, 60 * caseworkers))
 
 
 def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]:
@@ -299,9 +311,11 @@ def _load_batch(conn: psycopg.Connection, plan: DepartmentPlan, sims: list[Simul
         for r, e in enumerate(s.events):
             rounds[r].append((s, e))
     events = 0
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("set local enquiries.tenant_id = {}; set local enquiries.business_time = 'per_row'")
-                    .format(sql.Literal(str(plan.tenant_id))))
+    # Pipeline mode: the batch's statements go out back to back and the server reports once,
+    # at the end; the first refusal aborts the transaction (and so the batch) as before.
+    with conn.pipeline(), conn.cursor() as cur:
+        cur.execute("select set_config('enquiries.tenant_id', %s, true), set_config('enquiries.business_time', 'per_row', true)",
+                    [str(plan.tenant_id)])
         for r in sorted(rounds):
             groups: dict[tuple, list] = defaultdict(list)
             for s, e in rounds[r]:
@@ -309,12 +323,13 @@ def _load_batch(conn: psycopg.Connection, plan: DepartmentPlan, sims: list[Simul
                 if e.kind == "create" and s.new_contact:  # every new contact of the round goes in first
                     groups[(KIND_ORDER.index("contact"), e.role, e.actor)].append((s, e))
             for (kind_no, role, actor), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-                cur.execute(sql.SQL("set local role {}; set local enquiries.actor_id = {}").format(
-                    sql.Identifier(f"enquiries_{role}"), sql.Literal(str(actor))))
+                # set_config('role', ..., true) is SET LOCAL ROLE, as one parameterised statement
+                cur.execute("select set_config('role', %s, true), set_config('enquiries.actor_id', %s, true)",
+                            [f"enquiries_{role}", str(actor)])
                 for statement, columns in _statements(KIND_ORDER[kind_no], items):
                     cur.execute(statement, columns)
                 events += len(items)
-        cur.execute("reset role")
+        cur.execute("select set_config('role', 'none', true)")
     return events
 
 
@@ -358,9 +373,9 @@ class _Engine:
         Batches are runs of whole blocks of CONTACT_BLOCK enquiries; `done` holds the blocks
         already committed per department, so a run resumes with any batch size."""
         done = done or {}
-        per_batch = math.ceil(self.params.batch_size / CONTACT_BLOCK)
         out = []
         for plan in self.plans:
+            per_batch = math.ceil((self.params.batch_size or auto_batch_size(plan)) / CONTACT_BLOCK)
             blocks = [b for b in range(math.ceil(plan.enquiries / CONTACT_BLOCK)) if b not in done.get(plan.code, set())]
             run: list[int] = []
             for b in blocks + [None]:
