@@ -50,6 +50,11 @@ TYPE_WEIGHTS: dict[str, float] = {
 }
 
 
+# A caseworker's yearly capacity (about eight enquiries a working day): departments are
+# staffed for their rate of enquiries, so a department's team grows with its volume per year.
+CASEWORKER_ENQUIRIES_PER_YEAR = 2000
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """How a department's enquiries move: next-status weights per status, and timing."""

@@ -122,15 +122,15 @@ def _sizes(total: int, count: int, skew: float) -> list[int]:
 
 
 def auto_batch_size(plan: "DepartmentPlan") -> int:
-    """Enquiries per batch when --batch-size is automatic: about 60 per caseworker.
+    """Enquiries per batch when --batch-size is automatic: about 100 per caseworker.
 
     A batch is applied one statement per (round, kind, acting staff member), and each
     statement costs ~1 ms before its first row (triggers, audit partitions, RLS), so the
-    rows per statement, not the batch size itself, decide the speed: a department with 150
-    caseworkers needs 9,000-enquiry batches for the ~50 rows per statement that a small
-    department reaches with 2,000 (docs/benchmarks.md)."""
+    rows per statement, not the batch size itself, decide the speed: the more staff a
+    department has, the larger its batches must be for the same rows per statement
+    (docs/benchmarks.md)."""
     caseworkers = sum(1 for s in plan.staff if s.role == "caseworker")
-    return min(20_000, max(2_000, 60 * caseworkers))
+    return min(20_000, max(2_000, 100 * caseworkers))
 
 
 def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]:
@@ -138,7 +138,8 @@ def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]
     plans = []
     for index, ((code, name), size) in enumerate(zip(profiles.DEPARTMENTS, _sizes(params.enquiries, params.departments, params.skew))):
         tenant_id = uuid.uuid5(NAMESPACE, f"{params.seed}:{code}")
-        caseworkers = min(150, max(3, round(size / 2500)))
+        years = (params.end - params.start).days / 365.25
+        caseworkers = min(150, max(3, round(size / years / profiles.CASEWORKER_ENQUIRIES_PER_YEAR)))
         supervisors = max(2, math.ceil(caseworkers / 8))
         teams = [(lifecycle.new_uuid(rng), f"Casework team {t + 1}") for t in range(supervisors)]
         plan = DepartmentPlan(index, code, name, tenant_id, size, profiles.TYPE_MIXES[index % len(profiles.TYPE_MIXES)], teams)

@@ -21,7 +21,7 @@ capture as (
     join pg_proc p on p.oid = t.tgfoid
     where p.pronamespace = 'audit'::regnamespace and p.proname = 'capture_' || (select relname from pg_class where oid = a.oid)
       and t.tgnargs = 0
-      and strpos(p.prosrc, quote_literal(audit.table_shape(a.oid))) > 0
+      and strpos(p.prosrc, '-- columns: ' || audit.table_shape(a.oid) || E'\n') > 0
 )
 select a.table_name as object, null::uuid as tenant_id,
        jsonb_build_object('problem', format('no enabled audit trigger captures %s', lower(ev.event)),
