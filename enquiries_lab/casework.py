@@ -27,6 +27,34 @@ def refusals(what: str) -> Iterator[None]:
         raise from_db_error(err, what) from None
 
 
+# Python types are checked before any statement: otherwise a float version is rounded by
+# PostgreSQL and commits, teams='Casework' is iterated letter by letter, and None fails as a
+# TypeError that names no parameter.
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _checked_version(version: object, what: str) -> int:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise LabError(f"{what}: version must be an integer, got {_shown(version)}")
+    return version
+
+
+def _checked_enquiry_types(enquiry_types: object) -> Mapping[str, int]:
+    if not isinstance(enquiry_types, Mapping) or not all(
+            isinstance(t, str) and isinstance(days, int) and not isinstance(days, bool)
+            for t, days in enquiry_types.items()):
+        raise LabError(f"enquiry_types must map type names to SLA days, got {_shown(enquiry_types)}")
+    return enquiry_types
+
+
+def _checked_teams(teams: object) -> Sequence[str]:
+    if not isinstance(teams, (list, tuple)) or not all(isinstance(team, str) for team in teams):
+        raise LabError(f"teams must be a list of team names, got {_shown(teams)}")
+    return teams
+
+
 # -- provisioning (as the platform's provisioner) -------------------------------------------
 def provision_department(
     conn: psycopg.Connection,
@@ -42,6 +70,7 @@ def provision_department(
 
     Returns the tenant id and the team ids by name.
     """
+    enquiry_types, teams = _checked_enquiry_types(enquiry_types), _checked_teams(teams)
     tenant = as_uuid(tenant_id, "tenant_id") if tenant_id is not None else uuid.uuid4()
     actor = Actor(tenant, as_uuid(operator_id, "operator_id"), "provisioner")
     with refusals(f"provisioning department {code}"), act_as(conn, actor) as cur:
@@ -107,6 +136,7 @@ def create_enquiry(cur: psycopg.Cursor, *, reference: str, contact_id: uuid.UUID
 
 
 def _update_enquiry(cur: psycopg.Cursor, enquiry_id: uuid.UUID, version: int, what: str, assignments: str, params: list) -> int:
+    version = _checked_version(version, what)
     with refusals(what):
         cur.execute(
             f"update tenant.enquiries set {assignments}, version = %s where enquiry_id = %s returning version",
@@ -145,6 +175,8 @@ def request_escalation(cur: psycopg.Cursor, enquiry_id: uuid.UUID, reason: str) 
 
 
 def decide_escalation(cur: psycopg.Cursor, escalation_id: uuid.UUID, *, approve: bool, note: str | None = None) -> None:
+    if not isinstance(approve, bool):  # truthiness would approve on 'no'
+        raise LabError(f"approve must be True or False, got {_shown(approve)}")
     with refusals(f"deciding escalation {escalation_id}"):
         cur.execute(
             "update tenant.escalations set decision = %s, decision_note = %s where escalation_id = %s",
@@ -178,6 +210,8 @@ def place_legal_hold(cur: psycopg.Cursor, enquiry_id: uuid.UUID, reason: str) ->
 def release_legal_hold(cur: psycopg.Cursor, legal_hold_id: uuid.UUID) -> None:
     with refusals(f"releasing legal hold {legal_hold_id}"):
         cur.execute("update tenant.legal_holds set released_at = now() where legal_hold_id = %s", [legal_hold_id])
+        if cur.rowcount != 1:  # unknown, or another department's (invisible under RLS)
+            raise LabError(f"legal hold {legal_hold_id} not found in this department")
 
 
 def dispose_enquiry(cur: psycopg.Cursor, enquiry_id: uuid.UUID) -> None:

@@ -24,6 +24,10 @@ dsn_option = click.option(
 )
 
 
+# Checked by click, before the command migrates or shows progress (generator.generate's bounds).
+JOBS = click.IntRange(1, 32)
+
+
 def _target(dsn: str | None) -> database.Target:
     return database.target(dsn)
 
@@ -135,7 +139,7 @@ def _date(value: str | None, default):
 @click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
 @click.option("--batch-size", type=int, default=0, show_default="0: automatic, ~60 per caseworker, 2000-20000",
               help="Enquiries per transaction (rounded up to a multiple of 50).")
-@click.option("--jobs", "-j", type=int, default=2, show_default=True,
+@click.option("--jobs", "-j", type=JOBS, default=2, show_default=True,
               help="Worker processes (the data is the same for any number).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handles_errors
@@ -232,10 +236,10 @@ def bench() -> None:
 @bench.command("generate")
 @dsn_option
 @click.option("--enquiries", "-n", type=int, default=20_000, show_default=True, help="Size of the generated dataset.")
-@click.option("--naive-enquiries", type=int, default=300, show_default=True,
+@click.option("--naive-enquiries", type=click.IntRange(min=0), default=300, show_default=True,
               help="Sample for the naive client (0 to skip).")
 @click.option("--departments", "-d", type=int, default=6, show_default=True)
-@click.option("--jobs", "-j", type=int, default=2, show_default=True, help="Generator worker processes.")
+@click.option("--jobs", "-j", type=JOBS, default=2, show_default=True, help="Generator worker processes.")
 @handles_errors
 def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs) -> None:
     """Generator vs the COPY limit vs a naive client, in throwaway databases on the server."""

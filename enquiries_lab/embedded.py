@@ -125,7 +125,12 @@ class EmbeddedServer:
         return install
 
     # -- helpers ---------------------------------------------------------------
+    def _check_home(self) -> None:
+        if self.home.exists() and not self.home.is_dir():  # else mkdir fails, or root checks blame its mode
+            raise ConfigError(f"embedded server home {self.home} is not a directory; set {ENV_HOME} to a directory")
+
     def _check_paths(self) -> None:
+        self._check_home()
         if len(str(self.socket_dir / f".s.PGSQL.{PORT}")) > SOCKET_PATH_MAX:
             raise ConfigError(
                 f"embedded server home {self.home} is too long for a Unix socket path; "
@@ -176,6 +181,7 @@ class EmbeddedServer:
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
+        self._check_home()
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.home / ".lock", "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)

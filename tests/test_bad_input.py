@@ -199,7 +199,7 @@ def test_the_application_login_cannot_provision(w):
     assert err.sqlstate == "42501" and "enquiries_provisioner" in str(err)
 
 
-# -- bugs: wrong Python types are not refused, or do the wrong thing ------------------------------
+# -- wrong Python types, refused before they reach the database (they once committed) -------------
 
 WRONG_TYPES = {
     "transition-version-none": ("caseworker", lambda c, w: casework.transition(c, w.a.enquiry_id, "resolved", version=None), "version"),
@@ -212,17 +212,9 @@ WRONG_TYPES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (casework.py): parameters are not type-checked, so wrong Python types either escape as a bare "
-    "TypeError/AttributeError that does not name the parameter (transition/soft_delete_enquiry version=None "
-    "or '3': \"unsupported operand type(s) for +: 'NoneType' and 'int'\"; provision_department "
-    "enquiry_types=None: \"'NoneType' object has no attribute 'items'\", teams=None) or silently do the wrong "
-    "thing (version=3.4 is rounded by PostgreSQL and the change commits; teams='Casework' creates eight teams "
-    "named 'C', 'a', 's', ...). Fix: validate version as int (not bool), enquiry_types as a mapping of str to "
-    "int and teams as a list/tuple of str, raising LabError naming the parameter"))
 @pytest.mark.parametrize("case", list(WRONG_TYPES))
 def test_wrong_python_types_are_refused_naming_the_parameter(world, case):
-    # a world of its own: today some of these commit
+    # a world of its own: a regression would commit some of these
     role, call, named = WRONG_TYPES[case]
     err = refused(world, role, call, login="enquiries_loader" if role is None else "enquiries_app")
     assert named in str(err)
@@ -234,21 +226,13 @@ def pending_escalation(w):
             return casework.request_escalation(cur, w.a.enquiry_id, "A pending request.")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (casework.decide_escalation): `approve` is used for its truthiness, so approve='no' (or 'false', "
-    "'0', [0]) APPROVES the escalation; it should accept only a bool and refuse anything else with a "
-    "one-line LabError naming `approve`"))
 @pytest.mark.parametrize("value", ["no", "false"])
 def test_deciding_an_escalation_with_a_non_boolean_is_refused(world, value):
-    escalation = pending_escalation(world)  # a world of its own: today the escalation gets approved
+    escalation = pending_escalation(world)  # a world of its own: a regression would approve it
     err = refused(world, "supervisor", lambda c, w: casework.decide_escalation(c, escalation, approve=value))
     assert "approve" in str(err)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (casework.release_legal_hold): the rowcount is not checked (unlike decide_escalation), so releasing "
-    "a hold that does not exist, or one of another department (invisible under RLS), returns silently as if "
-    "it had been released; it should raise a one-line LabError 'legal hold ... not found in this department'"))
 @pytest.mark.parametrize("which", ["unknown", "other-department"])
 def test_releasing_a_legal_hold_that_is_not_there_is_an_error(w, which):
     hold = uuid.uuid4() if which == "unknown" else w.b.legal_hold_id
@@ -256,11 +240,6 @@ def test_releasing_a_legal_hold_that_is_not_there_is_an_error(w, which):
     assert "not found" in str(err)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (013 workflow trigger / 009): an unknown priority is reported as SQLSTATE 23502 'null value in column "
-    "\"due_at\" ... violates not-null constraint' (the BEFORE trigger computes due_at from the priority's factor, "
-    "which is NULL for an unknown one, before the priority foreign key is checked), so the error does not name "
-    "the problem; it should be the priority foreign key violation (23503) or an EL code naming the priority"))
 def test_an_unknown_priority_is_named_in_the_error(w):
     err = refused(w, "caseworker", lambda c, w: casework.create_enquiry(
         c, reference="AAA-9", contact_id=w.a.contact_id, enquiry_type="general", channel="email", subject="s",
@@ -382,12 +361,6 @@ def test_cli_refuses_bad_options_with_one_line_and_writes_nothing(admin_dsn, cli
     assert not (tmp_path / ("x" * 120)).exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (cli.py generate): --jobs is validated inside generator.generate(), after the command has migrated "
-    "the target database and started the progress bar, so `enquiries-lab generate --dsn <empty database> "
-    "--jobs 0` installs the whole schema, prints two 'generating: 0%' lines on stderr and only then fails "
-    "with 'Error: --jobs must be between 1 and 32'; bad options should be refused before anything is written "
-    "or shown (validate jobs with the other parameters, or give --jobs a click.IntRange)"))
 @pytest.mark.parametrize("jobs", ["0"])
 def test_generate_with_bad_jobs_gives_one_line_and_leaves_an_empty_database_empty(empty_db, jobs):
     before = lab_state(empty_db)
@@ -396,21 +369,13 @@ def test_generate_with_bad_jobs_gives_one_line_and_leaves_an_empty_database_empt
     assert lab_state(empty_db) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (cli.py bench generate): --naive-enquiries is not validated: a negative value is accepted (exit 0) "
-    "and the benchmark runs as if it were 0; it should be refused like the other options"))
 def test_bench_generate_refuses_a_negative_naive_sample():
-    # an unreachable server: a refused option is reported first; today the command gets as far as connecting
+    # an unreachable server: a refused option is reported first, before connecting
     proc = cli("bench", "generate", "--dsn", "postgresql://nobody@127.0.0.1:1/x", "--enquiries", "10",
                "--naive-enquiries", "-1")
     assert_one_line_error(proc, "--naive-enquiries")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (embedded.py): ENQUIRIES_LAB_HOME naming a file is not recognised: with mode 0755 `enquiries-lab db "
-    "start` ends with 'error: unexpected FileExistsError: [Errno 17] File exists: ...', and with mode 0600 (as "
-    "root) it says the home 'exists but other users cannot enter it' and advises `chmod o+x` on the file; it "
-    "should say the home is not a directory"))
 @pytest.mark.parametrize("mode", [0o755, 0o600])
 def test_db_start_with_a_home_that_is_a_file_says_so(mode):
     import tempfile

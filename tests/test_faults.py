@@ -247,12 +247,6 @@ def test_the_checks_catch_an_unaudited_change_and_an_orphaned_entry(admin_dsn, w
 
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (generator/run.py _Engine.run): any psycopg error inside a batch is reported as 'generator bug: batch "
-    "N of X was refused by the database (...)', also when the connection was lost (the backend terminated, "
-    "57P01, or the server shut down: 'consuming input failed'), so `enquiries-lab generate` tells the user "
-    "there is a bug in the generator when the database went away; the message should say the connection was "
-    "lost and that running the command again resumes (as it does)"))
 def test_a_connection_lost_mid_batch_is_reported_as_such_not_as_a_generator_bug(admin_dsn, migrated_template,
                                                                                monkeypatch):
     from enquiries_lab.errors import LabError

@@ -400,6 +400,12 @@ class _Engine:
         except psycopg.Error as err:
             from enquiries_lab.errors import describe_db_error
 
+            # The server went away (terminated backend 57P0x, connection failure 08xxx, a dead
+            # socket): not a refusal. The batch and its bookkeeping row commit together, so a
+            # re-run resumes whether or not the commit got through.
+            if conn.broken or conn.closed or (err.sqlstate or "").startswith(("08", "57P0")):
+                raise LabError(f"lost the connection to the server in batch {batch_no} of {plan.code} "
+                               f"({describe_db_error(err)}); run the same command again to resume") from None
             raise LabError(f"generator bug: batch {batch_no} of {plan.code} was refused by the database "
                            f"({describe_db_error(err)}); nothing of that batch was written") from None
         return count, events
