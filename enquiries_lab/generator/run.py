@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import random
 import time
@@ -27,6 +28,17 @@ OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
 # blocks, so the data does not depend on the batch size.
 CONTACT_BLOCK = 50
 CHANNELS = {"web_form": 0.45, "email": 0.3, "phone": 0.15, "letter": 0.07, "in_person": 0.03}
+
+class _AbandonedPipeline(logging.Filter):
+    """psycopg warns when a batch's pipeline is abandoned because the connection died; the
+    generator says so itself, in one line (_Engine.run), so the warning is only noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (str(record.msg).startswith("error ignored terminating")
+                    and type(record.args[0]).__name__ == "Pipeline" if record.args else False)
+
+
+logging.getLogger("psycopg").addFilter(_AbandonedPipeline())
 
 BOOKKEEPING = """
 create schema if not exists lab_meta;
