@@ -256,8 +256,12 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs) -> None:
     from enquiries_lab.config import with_database
 
     t = _target(dsn)
+    from tqdm import tqdm
+
     click.echo(f"server: {t.display}; {enquiries:,} enquiries, {departments} departments, {jobs} job(s)")
-    results = bench_gen.run(with_database(t.dsn, "postgres"), enquiries, naive_enquiries, departments, jobs)
+    with tqdm(total=enquiries, unit="enq", dynamic_ncols=True, desc="generator") as bar:
+        results = bench_gen.run(with_database(t.dsn, "postgres"), enquiries, naive_enquiries, departments, jobs,
+                                progress=lambda n, e: bar.update(n))
     click.echo(bench_gen.report(results))
 
 

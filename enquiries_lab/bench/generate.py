@@ -114,13 +114,14 @@ def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
 
 
 def run(admin_dsn: str, enquiries: int, naive_enquiries: int, departments: int = 6, jobs: int = 1,
-        seed: int = 1) -> list[Measurement]:
+        seed: int = 1, progress=None) -> list[Measurement]:
+    """`progress(enquiries, events)` is called after each generated batch."""
     params = Params(enquiries=enquiries, departments=departments, seed=seed)
     results = []
     dsn = _fresh(admin_dsn, "gen")
     try:
         with connect(dsn, autocommit=True) as conn:
-            summary = generate(conn, params, jobs=jobs, dsn=dsn)
+            summary = generate(conn, params, jobs=jobs, dsn=dsn, progress=progress)
             conn.execute("analyze")
             rows = _written_rows(conn)
             results.append(Measurement(f"generator ({jobs} job{'s' if jobs > 1 else ''})", summary.enquiries,

@@ -1,0 +1,90 @@
+"""Profile a slice of a large generation: where the generator's time goes, in minutes not hours.
+
+Runs a few batches from the middle of the plan for `-n` enquiries (the staffing, batch sizes
+and dates of the full run) with one job, in a throwaway database on ADMIN_DSN, and prints the
+rate, the server's and the client's CPU per enquiry, rows per statement for each kind of
+statement, and the trigger functions' times (track_functions = all). The server's CPU is read
+from /proc, so the server must run on this machine.
+
+    python benchmarks/generator_slice.py postgresql://postgres@127.0.0.1:5432/postgres -n 1000000 --batches 4
+
+Figures and how to read them: docs/benchmarks.md (Generator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+import uuid
+from collections import defaultdict
+
+import psycopg
+
+from enquiries_lab import migrations
+from enquiries_lab.config import with_database
+from enquiries_lab.database import drop_database, ensure_database
+from enquiries_lab.generator import Params
+from enquiries_lab.generator import run as gen
+
+
+def backend_cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("admin_dsn")
+    parser.add_argument("-n", "--enquiries", type=int, default=1_000_000, help="size of the planned run")
+    parser.add_argument("--batches", type=int, default=4, help="batches from the middle of the plan")
+    args = parser.parse_args()
+
+    middle = gen._Engine.jobs
+    gen._Engine.jobs = lambda self, done=None: (lambda js: js[len(js) // 2:len(js) // 2 + args.batches])(middle(self, done))
+    statements: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    execute = psycopg.Cursor.execute
+
+    def counting(self, query, params=None, **kw):
+        if isinstance(query, str) and params and isinstance(params[0], list):
+            s = statements[" ".join(query.split())[:60]]
+            s[0] += 1
+            s[1] += len(params[0])
+        return execute(self, query, params, **kw)
+
+    dsn = with_database(args.admin_dsn, f"enqlab_slice_{uuid.uuid4().hex[:8]}")
+    ensure_database(dsn)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            migrations.migrate(conn)
+            conn.execute("set track_functions = 'all'")
+            pid = conn.execute("select pg_backend_pid()").fetchone()[0]
+            server, client = backend_cpu_seconds(pid), resource.getrusage(resource.RUSAGE_SELF)
+            started = time.perf_counter()
+            psycopg.Cursor.execute = counting
+            try:
+                summary = gen.generate(conn, Params(enquiries=args.enquiries))
+            finally:
+                psycopg.Cursor.execute = execute
+            seconds = time.perf_counter() - started
+            server = backend_cpu_seconds(pid) - server
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            client = after.ru_utime - client.ru_utime + after.ru_stime - client.ru_stime
+            n = summary.enquiries
+            print(f"{n:,} enquiries ({summary.events:,} events) in {seconds:.1f} s: {n / seconds:,.0f} enquiries/s on one job")
+            print(f"CPU per enquiry: server {server / n * 1000:.2f} ms, client {client / n * 1000:.2f} ms")
+            print("\nstatements (kind: count, rows per statement)")
+            for query, (count, rows) in sorted(statements.items(), key=lambda kv: -kv[1][1]):
+                print(f"  {count:7,} x {rows / count:6.1f}  {query}")
+            print("\ntrigger and helper functions (calls, total s, self s)")
+            for name, calls, total, own in conn.execute(
+                    "select funcname, calls, total_time / 1000, self_time / 1000 from pg_stat_user_functions "
+                    "order by total_time desc limit 12"):
+                print(f"  {calls:9,} {total:7.2f} {own:7.2f}  {name}")
+    finally:
+        drop_database(dsn)
+
+
+if __name__ == "__main__":
+    main()
