@@ -25,7 +25,7 @@ dsn_option = click.option(
 
 
 # Checked by click, before the command migrates or shows progress (generator.generate's bounds).
-JOBS = click.IntRange(1, 32)
+JOBS = click.IntRange(1, 32)  # generator.run.MAX_JOBS; the generator is imported only by the commands that use it
 
 
 def _target(dsn: str | None) -> database.Target:

@@ -210,6 +210,7 @@ class EmbeddedServer:
         return out.stdout.strip()
 
     def status(self) -> ServerStatus:
+        self._check_home()
         pid = self._pid()
         return ServerStatus(pid is not None and self._ready(), pid, self.data_dir, self.socket_dir, self.version())
 

@@ -376,12 +376,20 @@ def test_bench_generate_refuses_a_negative_naive_sample():
     assert_one_line_error(proc, "--naive-enquiries")
 
 
+def test_the_cli_and_the_library_allow_the_same_number_of_jobs():
+    from enquiries_lab import cli as cli_module
+    from enquiries_lab.generator.run import MAX_JOBS
+
+    assert (cli_module.JOBS.min, cli_module.JOBS.max) == (1, MAX_JOBS)
+
+
 @pytest.mark.parametrize("mode", [0o755, 0o600])
 def test_db_start_with_a_home_that_is_a_file_says_so(mode):
     import tempfile
 
     with tempfile.NamedTemporaryFile(dir="/tmp", prefix="enqlab-homefile-") as home:
         Path(home.name).chmod(mode)
-        proc = cli("db", "start", env={"ENQUIRIES_LAB_HOME": home.name})
-        assert_one_line_error(proc, "not a directory")
+        for command in ("start", "status", "stop", "url"):
+            proc = cli("db", command, env={"ENQUIRIES_LAB_HOME": home.name})
+            assert_one_line_error(proc, "not a directory")
         assert Path(home.name).is_file()

@@ -27,6 +27,7 @@ OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
 # Returning citizens are drawn from the same block of enquiries, and batches hold whole
 # blocks, so the data does not depend on the batch size.
 CONTACT_BLOCK = 50
+MAX_JOBS = 32   # worker processes; each holds one batch and one connection
 CHANNELS = {"web_form": 0.45, "email": 0.3, "phone": 0.15, "letter": 0.07, "in_person": 0.03}
 
 class _AbandonedPipeline(logging.Filter):
@@ -447,8 +448,8 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     params.validate()
     if not conn.autocommit:
         raise LabError("generate() needs an autocommit connection (each batch is its own transaction)")
-    if jobs < 1 or jobs > 32:
-        raise LabError(f"--jobs must be between 1 and 32, got {jobs}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise LabError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     if jobs > 1 and not dsn:
         raise LabError("parallel generation needs the DSN for its worker connections")
     started = time.perf_counter()
