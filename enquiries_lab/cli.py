@@ -252,12 +252,14 @@ def bench() -> None:
 @handles_errors
 def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs) -> None:
     """Generator vs the COPY limit vs a naive client, in throwaway databases on the server."""
-    from enquiries_lab.bench import generate as bench_gen
-    from enquiries_lab.config import with_database
-
-    t = _target(dsn)
     from tqdm import tqdm
 
+    from enquiries_lab.bench import generate as bench_gen
+    from enquiries_lab.config import with_database
+    from enquiries_lab.generator import Params
+
+    Params(enquiries=enquiries, departments=departments).validate()   # before any database is made
+    t = _target(dsn)
     click.echo(f"server: {t.display}; {enquiries:,} enquiries, {departments} departments, {jobs} job(s)")
     with tqdm(total=enquiries, unit="enq", dynamic_ncols=True, desc="generator") as bar:
         results = bench_gen.run(with_database(t.dsn, "postgres"), enquiries, naive_enquiries, departments, jobs,
