@@ -42,6 +42,11 @@ def test_bench_generate_reports_the_copy_limit_the_generator_and_the_naive_clien
     assert proc.returncode == 0, proc.stderr
     for label in ("COPY of the same rows (limit)", "generator (1 job)", "naive client", "target <= 3x", "target >= 10x"):
         assert label in proc.stdout
+    # the limit copies exactly what the generator wrote: the same rows, counted exactly
+    rows = {line.split("  ")[0]: int(line.split()[-5].replace(",", ""))
+            for line in proc.stdout.splitlines() if line.startswith(("COPY", "generator ("))}
+    assert len(rows) == 2 and len(set(rows.values())) == 1 and min(rows.values()) > 200, rows
+    assert "200/200" in proc.stderr   # the progress bar
 
 
 def test_bench_audit_reports_both_write_paths_and_storage(admin_dsn):

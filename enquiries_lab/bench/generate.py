@@ -79,9 +79,11 @@ def _copy_limit(conn: psycopg.Connection) -> tuple[int, float]:
 
 
 def _written_rows(conn: psycopg.Connection) -> int:
-    return conn.execute(
-        "select (select count(*) from audit.entries) + sum(n_live_tup)::bigint from pg_stat_user_tables where schemaname = 'tenant'"
-    ).fetchone()[0]
+    """Exact counts (n_live_tup is an estimate: 4,107 rows off at a million enquiries)."""
+    tables = [r[0] for r in conn.execute(
+        "select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'tenant' and c.relkind = 'r'")] + ["audit.entries"]
+    return sum(conn.execute(sql.SQL("select count(*) from {}").format(sql.SQL(t))).fetchone()[0] for t in tables)
 
 
 def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
