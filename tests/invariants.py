@@ -14,16 +14,15 @@ offending rows, so a test asserts `== []` and a failure shows what is wrong:
 The trail checks live in enquiries_lab.bench.trail_checks (the load and fault benchmarks run
 them too) and are re-exported here.
 
-Database helpers (`new_name`, `create_db`, `drop_db`) mirror conftest's; they are repeated
-here because `from conftest import ...` resolves to notebooks/conftest.py when pytest
-collects both test paths (tests/dbtools.py, once it is in, can replace them).
+Database helpers (`new_name`, `create_db`, `drop_db`) are tests/dbtools.py's, re-exported
+(`from conftest import ...` would resolve to notebooks/conftest.py when pytest collects both
+test paths).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 
 import psycopg
 from psycopg import sql
@@ -33,28 +32,7 @@ from enquiries_lab.bench.trail_checks import TENANT_TABLES
 
 # -- throwaway databases ---------------------------------------------------------------------------
 
-def new_name(kind: str) -> str:
-    return f"enqlab_test_{kind}_{uuid.uuid4().hex[:10]}"
-
-
-def with_dbname(admin_dsn: str, name: str) -> str:
-    from enquiries_lab.config import with_database
-
-    return with_database(admin_dsn, name)
-
-
-def create_db(admin_dsn: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        stmt = sql.SQL("create database {}").format(sql.Identifier(name))
-        if template:
-            stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
-        conn.execute(stmt)
-    return with_dbname(admin_dsn, name)
-
-
-def drop_db(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+from dbtools import _new_name as new_name, create_db, drop_db  # noqa: E402,F401
 
 
 def scalar(dsn_or_conn, query: str, params=()):
