@@ -7,7 +7,8 @@ import sys
 import click
 
 from enquiries_lab import database, seals
-from enquiries_lab.compliance_cli import dsn_option, handled
+from enquiries_lab.cli_errors import handles_errors
+from enquiries_lab.compliance_cli import dsn_option
 
 
 @click.group("audit")
@@ -21,7 +22,7 @@ def audit() -> None:
               help="At most this many consecutive entry ids per seal (sealing is batched).")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds to wait for transactions that were writing when sealing started.")
-@handled
+@handles_errors
 def seal(dsn: str | None, max_entries: int, wait_s: float) -> None:
     """Seal every unsealed audit entry (chained SHA-256 seals); prints the head to keep elsewhere."""
     import time
@@ -47,7 +48,7 @@ def seal(dsn: str | None, max_entries: int, wait_s: float) -> None:
               help="A seal hash kept outside the database (as `audit seal` prints it); repeatable.")
 @click.option("--from-seal", type=click.IntRange(min=1), default=1, show_default=True,
               help="Verify from this seal on, trusting the stored seal before it.")
-@handled
+@handles_errors
 def verify(dsn: str | None, anchors: tuple[str, ...], from_seal: int) -> None:
     """Recompute the seals from the stored entries: one line per problem, exit 1 on tampering."""
     for a in anchors:
@@ -74,7 +75,7 @@ def verify(dsn: str | None, anchors: tuple[str, ...], from_seal: int) -> None:
               help="Also time sealing whatever is unsealed (writes seals).")
 @click.option("--write-path", is_flag=True,
               help="Also time audited inserts with and without the seals' BRIN index (rolled back; locks the trail meanwhile).")
-@handled
+@handles_errors
 def measure(dsn: str | None, table: str, samples: int, with_seal: bool, write_path: bool) -> None:
     """Time reconstruction (one record, a department snapshot, diffs, replay) and verification
     on this database's data, as an auditor of its largest department (docs/audit.md)."""

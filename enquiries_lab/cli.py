@@ -7,15 +7,14 @@ ENQUIRIES_LAB_DEBUG is set.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 
 import click
-import psycopg
 
 from enquiries_lab import database, migrations
-from enquiries_lab.errors import LabError, describe_db_error
+from enquiries_lab.cli_errors import handles_errors
+from enquiries_lab.errors import LabError
 
 dsn_option = click.option(
     "--dsn",
@@ -30,19 +29,6 @@ JOBS = click.IntRange(1, 32)  # generator.run.MAX_JOBS; the generator is importe
 
 def _target(dsn: str | None) -> database.Target:
     return database.target(dsn)
-
-
-def handles_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LabError as err:
-            raise click.ClickException(str(err)) from None
-        except psycopg.Error as err:
-            raise click.ClickException(describe_db_error(err)) from None
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 
 import click
 
 from enquiries_lab import compliance, database
+from enquiries_lab.cli_errors import handles_errors
 
 dsn_option = click.option(
     "--dsn", metavar="DSN",
     help="PostgreSQL DSN of a superuser (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded server).",
 )
-
-
-def handled(fn):
-    """Expected failures as one-line errors, exactly as the other commands print them."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from enquiries_lab.cli import handles_errors  # at call time: cli imports this module
-
-        return handles_errors(fn)(*args, **kwargs)
-
-    return wrapper
 
 
 @click.command("check")
@@ -34,7 +23,7 @@ def handled(fn):
 @click.option("--max-rows", type=click.IntRange(min=1), default=20, show_default=True,
               help="Offending rows shown per failing check in the table.")
 @click.option("--list", "list_checks", is_flag=True, help="List the checks (id, severity, title) and exit.")
-@handled
+@handles_errors
 def check(dsn: str | None, fmt: str, only: tuple[str, ...], max_rows: int, list_checks: bool) -> None:
     """Prove the compliance rules on a database: exit 0 if every check passes, 1 on any violation.
 

@@ -3,28 +3,14 @@ enquiries_lab.bench.load in a throwaway database, with its checks, throughput an
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from pathlib import Path
 
 import click
-import psycopg
 
-from enquiries_lab.errors import LabError, describe_db_error
-
-
-def _one_line_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LabError as err:
-            raise click.ClickException(str(err)) from None
-        except psycopg.Error as err:
-            raise click.ClickException(describe_db_error(err)) from None
-
-    return wrapper
+from enquiries_lab.cli_errors import handles_errors
+from enquiries_lab.errors import LabError
 
 
 @click.command("load")
@@ -43,7 +29,7 @@ def _one_line_errors(fn):
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the database afterwards (its name is printed).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the result as JSON here.")
-@_one_line_errors
+@handles_errors
 def load(dsn, clients, duration, max_ops, enquiries, departments, kill_every, seed, keep, json_out) -> None:
     """Concurrent casework load (reads, transitions, races) with isolation and audit checks."""
     from enquiries_lab import database, migrations
