@@ -35,8 +35,8 @@ class _AbandonedPipeline(logging.Filter):
     generator says so itself, in one line (_Engine.run), so the warning is only noise."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (str(record.msg).startswith("error ignored terminating")
-                    and type(record.args[0]).__name__ == "Pipeline" if record.args else False)
+        pipeline = bool(record.args) and type(record.args[0]).__name__ == "Pipeline"
+        return not (pipeline and str(record.msg).startswith("error ignored terminating"))
 
 
 logging.getLogger("psycopg").addFilter(_AbandonedPipeline())
