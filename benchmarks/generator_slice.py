@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
+import subprocess
 import resource
 import time
 import uuid
@@ -39,6 +42,9 @@ def main() -> None:
     parser.add_argument("admin_dsn")
     parser.add_argument("-n", "--enquiries", type=int, default=1_000_000, help="size of the planned run")
     parser.add_argument("--batches", type=int, default=4, help="batches from the middle of the plan")
+    parser.add_argument("--what-if", action="append", default=[], metavar="SQL",
+                        help="run this SQL as the admin after migrating (e.g. drop an index to see what it costs)")
+    parser.add_argument("--batch-size", type=int, default=0, help="enquiries per batch (0: automatic, as generate)")
     args = parser.parse_args()
 
     middle = gen._Engine.jobs
@@ -58,15 +64,24 @@ def main() -> None:
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             migrations.migrate(conn)
+            for sql in args.what_if:
+                conn.execute(sql)
             conn.execute("set track_functions = 'all'")
             pid = conn.execute("select pg_backend_pid()").fetchone()[0]
             server, client = backend_cpu_seconds(pid), resource.getrusage(resource.RUSAGE_SELF)
+            # Instructions, unlike seconds, do not move with what else the machine is doing.
+            perf = shutil.which("perf") and subprocess.Popen(
+                ["perf", "stat", "-x", ",", "-e", "instructions", "-p", str(pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             started = time.perf_counter()
             psycopg.Cursor.execute = counting
             try:
-                summary = gen.generate(conn, Params(enquiries=args.enquiries))
+                summary = gen.generate(conn, Params(enquiries=args.enquiries, batch_size=args.batch_size))
             finally:
                 psycopg.Cursor.execute = execute
+                if perf:
+                    perf.send_signal(signal.SIGINT)
+                    counted = perf.communicate()[1]
             seconds = time.perf_counter() - started
             server = backend_cpu_seconds(pid) - server
             after = resource.getrusage(resource.RUSAGE_SELF)
@@ -74,6 +89,10 @@ def main() -> None:
             n = summary.enquiries
             print(f"{n:,} enquiries ({summary.events:,} events) in {seconds:.1f} s: {n / seconds:,.0f} enquiries/s on one job")
             print(f"CPU per enquiry: server {server / n * 1000:.2f} ms, client {client / n * 1000:.2f} ms")
+            if perf and (line := next((x for x in counted.splitlines() if ",instructions" in x), None)):
+                value = line.split(",")[0]
+                if value.isdigit():
+                    print(f"server instructions per enquiry: {int(value) / n / 1e6:.3f} million (perf stat)")
             print("\nstatements (kind: count, rows per statement)")
             for query, (count, rows) in sorted(statements.items(), key=lambda kv: -kv[1][1]):
                 print(f"  {count:7,} x {rows / count:6.1f}  {query}")

@@ -127,7 +127,7 @@ DIGEST_BY_DEFAULT_UP_TO = 200_000
 @click.option("--start", help="First arrival date (default 2018-07-01).")
 @click.option("--end", help="The simulation clock: nothing happens after it (default 2026-06-30).")
 @click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
-@click.option("--batch-size", type=int, default=0, show_default="0: automatic, ~100 per caseworker, 2000-20000",
+@click.option("--batch-size", type=int, default=0, show_default="0: automatic, ~300 per caseworker, 2000-20000",
               help="Enquiries per transaction (rounded up to a multiple of 50).")
 @click.option("--jobs", "-j", type=JOBS, default=2, show_default=True,
               help="Worker processes (the data is the same for any number).")
