@@ -203,6 +203,47 @@ def test_referencing_another_departments_row_fails_as_not_found(world, table):
         assert table_count(world.dsn, f"tenant.{table}") == before
 
 
+@pytest.mark.parametrize("table", ["notes", "assignments", "escalations", "legal_holds"])
+@pytest.mark.req("REQ-ISO-5")
+def test_a_row_cannot_name_a_department_that_does_not_exist(world, table):
+    """sql/028 dropped these tables' own tenant_id -> departments keys: the composite key to the
+    enquiry refuses a department that does not exist, even for a superuser (no RLS, no grants
+    in the way) acting in that department's context."""
+    ghost = uuid.uuid4()
+    statement, params = insert_sql(table, world.a)
+    params = [ghost if p == world.a.tenant_id else p for p in params]
+    before = table_count(world.dsn, f"tenant.{table}")
+    with psycopg.connect(world.dsn) as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as err:
+            with conn.transaction():
+                conn.execute("select set_config('enquiries.tenant_id', %s, true), set_config('enquiries.actor_id', %s, true)",
+                             [str(ghost), str(world.a.actor("supervisor").staff_id)])
+                conn.execute(statement, params)
+    assert err.value.sqlstate == "23503" and "enquiry_id" in str(err.value), err.value
+    assert table_count(world.dsn, f"tenant.{table}") == before
+
+
+@pytest.mark.req("REQ-ISO-5")
+def test_every_tenant_table_reaches_the_departments_through_its_foreign_keys(world):
+    """Each tenant table either references tenant.departments by tenant_id or has a foreign key
+    that includes tenant_id to a table that does (sql/028 relies on it): no row can belong to
+    a department that does not exist."""
+    with psycopg.connect(world.dsn) as conn:
+        edges = conn.execute("""
+            select c.conrelid::regclass::text, c.confrelid::regclass::text
+            from pg_constraint c
+            where c.contype = 'f' and c.conrelid::regclass::text like 'tenant.%'
+              and (select a.attnum from pg_attribute a where a.attrelid = c.conrelid and a.attname = 'tenant_id') = any (c.conkey)
+        """).fetchall()
+    reaches = {"tenant.departments"}
+    while True:
+        more = {child for child, parent in edges if parent in reaches} - reaches
+        if not more:
+            break
+        reaches |= more
+    assert {f"tenant.{t}" for t in TENANT_TABLES} - reaches == set()
+
+
 @pytest.mark.req("REQ-ISO-5")
 def test_unique_keys_are_per_department_so_values_cannot_be_probed(world):
     """A may use B's enquiry reference: uniqueness never reveals another department's data."""

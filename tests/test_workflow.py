@@ -184,6 +184,31 @@ def test_every_illegal_transition_is_refused(w, su, conn, from_status):
     assert status_version(su, enquiry) == (from_status, version)
 
 
+@pytest.mark.req("REQ-WF-1")
+def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
+    """sql/029 dropped the status foreign key (the workflow trigger checks every status): no
+    status can disappear from under the enquiries and audit entries that name it, whether
+    enquiries hold it ('in_progress') or not, for the owner and a superuser alike."""
+    enquiry, _ = in_progress(conn, w.a)
+    assert status_version(su, enquiry)[0] == "in_progress"
+    before = su.execute("select array_agg(s order by status) from core.statuses s").fetchone()[0]
+    for as_owner in (False, True):
+        for statement in ("delete from core.statuses where status = 'in_progress'",
+                          "delete from core.statuses",
+                          "update core.statuses set status = 'working' where status = 'in_progress'",
+                          "truncate core.statuses cascade"):
+            with pytest.raises(psycopg.Error) as err:
+                with su.transaction():
+                    if as_owner:
+                        su.execute("set local role enquiries_owner")
+                    su.execute(statement)
+            assert err.value.sqlstate == "EL207", (statement, err.value)
+    # describing a status is still allowed (and rolled back here: the world is shared)
+    with su.transaction(force_rollback=True):
+        assert su.execute("update core.statuses set label = 'Being worked on' where status = 'in_progress'").rowcount == 1
+    assert su.execute("select array_agg(s order by status) from core.statuses s").fetchone()[0] == before
+
+
 # -- wrong role -------------------------------------------------------------------------------------
 @pytest.mark.req("REQ-WF-1")
 def test_caseworker_cannot_return_an_escalated_enquiry(w, su, conn):
