@@ -6,14 +6,17 @@ Three measurements of the same output, side by side in one run:
   (b) the generator (batched, through RLS, the workflow triggers and the audit capture);
   (c) a naive client: one transaction per workflow event, each a single statement through
       the same rules (measured on a smaller sample of the same dataset, reported per event).
-Each runs in its own throwaway database on the server of `admin_dsn`.
+Each runs in its own throwaway database on the server of `admin_dsn`. The COPY limit is the
+median of several runs (it varied by 1.4x between single runs on the shared 2-core machine).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import psycopg
@@ -33,6 +36,7 @@ class Measurement:
     events: int
     rows: int
     seconds: float
+    runs: list[float] = field(default_factory=list)   # every run, when `seconds` is their median
 
     @property
     def enquiries_per_s(self) -> float:
@@ -51,31 +55,33 @@ def _fresh(admin_dsn: str, label: str) -> str:
     return dsn
 
 
-def _copy_limit(conn: psycopg.Connection) -> tuple[int, float]:
+def _copy_limit(conn: psycopg.Connection, runs: int = 1) -> tuple[int, list[float]]:
     """COPY every tenant table and the audit entries into trigger-less copies with the same
-    indexes; returns (rows, seconds) for the COPY IN work only."""
+    indexes, `runs` times into fresh tables; returns (rows, seconds of each run's COPY IN)."""
     tables = [r[0] for r in conn.execute(
         "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = 'tenant' and c.relkind = 'r' order by 1")]
     sources = [(f"tenant.{t}", t) for t in tables] + [("audit.entries", "audit_entries")]
-    conn.execute("drop schema if exists bench_copy cascade; create schema bench_copy")
     data = {}
     for source, name in sources:
-        conn.execute(sql.SQL("create table bench_copy.{} (like {} including defaults including indexes)").format(
-            sql.Identifier(name), sql.SQL(source)))
         with conn.cursor().copy(sql.SQL("copy (select * from {}) to stdout (format binary)").format(sql.SQL(source))) as cp:
             data[name] = b"".join(bytes(chunk) for chunk in cp)
-    rows = 0
-    started = time.perf_counter()
-    with conn.transaction():
-        for _, name in sources:
-            with conn.cursor().copy(sql.SQL("copy bench_copy.{} from stdin (format binary)").format(sql.Identifier(name))) as cp:
-                cp.write(data[name])
-    seconds = time.perf_counter() - started
-    for _, name in sources:
-        rows += conn.execute(sql.SQL("select count(*) from bench_copy.{}").format(sql.Identifier(name))).fetchone()[0]
+    timings = []
+    for _ in range(runs):
+        conn.execute("drop schema if exists bench_copy cascade; create schema bench_copy")
+        for source, name in sources:
+            conn.execute(sql.SQL("create table bench_copy.{} (like {} including defaults including indexes)").format(
+                sql.Identifier(name), sql.SQL(source)))
+        started = time.perf_counter()
+        with conn.transaction():
+            for _, name in sources:
+                with conn.cursor().copy(sql.SQL("copy bench_copy.{} from stdin (format binary)").format(sql.Identifier(name))) as cp:
+                    cp.write(data[name])
+        timings.append(time.perf_counter() - started)
+    rows = sum(conn.execute(sql.SQL("select count(*) from bench_copy.{}").format(sql.Identifier(name))).fetchone()[0]
+               for _, name in sources)
     conn.execute("drop schema bench_copy cascade")
-    return rows, seconds
+    return rows, timings
 
 
 def _written_rows(conn: psycopg.Connection) -> int:
@@ -116,8 +122,11 @@ def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
 
 
 def run(admin_dsn: str, enquiries: int, naive_enquiries: int, departments: int = 6, jobs: int = 1,
-        seed: int = 1, progress=None) -> list[Measurement]:
-    """`progress(enquiries, events)` is called after each generated batch."""
+        seed: int = 1, progress=None, copy_runs: int = 3,
+        stage: Callable[[str], None] | None = None) -> list[Measurement]:
+    """`progress(enquiries, events)` is called after each generated batch, `stage(what)` when
+    the generator has finished and each later measurement starts."""
+    stage = stage or (lambda what: None)
     params = Params(enquiries=enquiries, departments=departments, seed=seed)
     results = []
     dsn = _fresh(admin_dsn, "gen")
@@ -128,12 +137,14 @@ def run(admin_dsn: str, enquiries: int, naive_enquiries: int, departments: int =
             rows = _written_rows(conn)
             results.append(Measurement(f"generator ({jobs} job{'s' if jobs > 1 else ''})", summary.enquiries,
                                        summary.events, rows, summary.seconds))
-            copy_rows, copy_seconds = _copy_limit(conn)
+            stage(f"COPY limit: the same {rows:,} rows, {copy_runs} run(s)")
+            copy_rows, copy_seconds = _copy_limit(conn, copy_runs)
             results.insert(0, Measurement("COPY of the same rows (limit)", summary.enquiries, summary.events,
-                                          copy_rows, copy_seconds))
+                                          copy_rows, statistics.median(copy_seconds), copy_seconds))
     finally:
         drop_database(dsn)
     if naive_enquiries:
+        stage(f"naive client: {naive_enquiries:,} enquiries, one statement and transaction per event")
         small = Params(enquiries=naive_enquiries, departments=departments, seed=seed)
         dsn = _fresh(admin_dsn, "naive")
         try:
@@ -156,6 +167,9 @@ def report(results: list[Measurement]) -> str:
         lines.append(f"{r.method:<40} {r.enquiries:>9,} {r.events:>9,} {r.rows:>10,} {r.seconds:>8.1f} "
                      f"{r.enquiries_per_s:>8,.0f} {r.rows_per_s:>8,.0f} {ratio:>11.2f}x")
     copy_row = results[0]
+    if len(copy_row.runs) > 1:
+        lines.append(f"(COPY: median of {len(copy_row.runs)} runs: "
+                     f"{', '.join(f'{t:.1f}' for t in copy_row.runs)} s)")
     lines.append("")
     lines.append(f"generator time / COPY time for the same rows: {gen_row.seconds / copy_row.seconds:.2f}x "
                  f"(target <= 3x); 1M enquiries would take ~{1_000_000 / gen_row.enquiries_per_s / 60:.0f} min (target <= 10)")
