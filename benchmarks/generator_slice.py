@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
 
     middle = gen._Engine.jobs
-    gen._Engine.jobs = lambda self, done=None: (lambda js: js[len(js) // 2:len(js) // 2 + args.batches])(middle(self, done))
+    gen._Engine.jobs = lambda self, *a: (lambda js: js[len(js) // 2:len(js) // 2 + args.batches])(middle(self, *a))
     statements: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     execute = psycopg.Cursor.execute
 

@@ -83,18 +83,22 @@ def wait_for_a_batch_in_flight(dsn: str, proc: subprocess.Popen, min_batches: in
     raise AssertionError("no batch in flight within two minutes")
 
 
+# Enquiries a department's bookkeeping accounts for: its finished batches and those a run left
+# part-way (a batch commits round by round; its first round inserts all its enquiries).
+COMMITTED = """(coalesce((select sum(b.enquiries) from lab_meta.generation_batches b where b.department = d.code), 0)
+ + coalesce((select sum(p.enquiries) from lab_meta.batches_in_progress p where p.department = d.code), 0))::int"""
+
+
 def generation_problems(dsn: str) -> dict[str, list]:
     """The trail checks, and the generator's bookkeeping against the rows: every department holds
-    exactly the enquiries of its committed batches, each with its one insert entry."""
+    exactly the enquiries of its committed batches and rounds, each with its one insert entry."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         problems = all_problems(conn)
         problems["departments_not_matching_committed_batches"] = conn.execute(
-            """select d.code, coalesce((select sum(b.enquiries) from lab_meta.generation_batches b
-                                        where b.department = d.code), 0)::int as committed,
-                      (select count(*) from tenant.enquiries e where e.tenant_id = d.tenant_id)::int as present
-               from tenant.departments d
-               where coalesce((select sum(b.enquiries) from lab_meta.generation_batches b where b.department = d.code), 0)
-                     <> (select count(*) from tenant.enquiries e where e.tenant_id = d.tenant_id)""").fetchall()
+            f"""select d.code, {COMMITTED} as committed,
+                       (select count(*) from tenant.enquiries e where e.tenant_id = d.tenant_id)::int as present
+                from tenant.departments d
+                where {COMMITTED} <> (select count(*) from tenant.enquiries e where e.tenant_id = d.tenant_id)""").fetchall()
         problems["enquiries_without_one_insert_entry"] = conn.execute(
             """with inserts as (select a.tenant_id, a.record_id, count(*) as n from audit.entries a
                                 where a.table_name = 'tenant.enquiries' and a.action = 'insert' group by 1, 2)
@@ -254,22 +258,40 @@ def test_a_connection_lost_mid_batch_is_reported_as_such_not_as_a_generator_bug(
 
     name = new_name("faultmsg")
     dsn = create_db(admin_dsn, name, template=migrated_template)
-    real = engine._load_batch
-
-    def load_then_lose_the_connection(conn, plan, sims):
-        events = real(conn, plan, sims)
-        conn.execute("select pg_terminate_backend(pg_backend_pid())")  # the server ends this session mid-batch
-        return events
-
-    monkeypatch.setattr(engine, "_load_batch", load_then_lose_the_connection)
+    real = engine._statements
+    params = Params(enquiries=50, departments=1, seed=1, batch_size=50)
     try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(dsn, autocommit=True) as admin:
+            def statements_then_lose_the_connection(kind, items):
+                if kind == "transition":  # round 1: round 0 (the new enquiries) has committed
+                    admin.execute("select pg_terminate_backend(%s, 10000)", [conn.info.backend_pid])  # the server ends it
+                return real(kind, items)
+
+            monkeypatch.setattr(engine, "_statements", statements_then_lose_the_connection)
             with pytest.raises(LabError) as err:
-                generate(conn, Params(enquiries=50, departments=1, seed=1, batch_size=50))
+                generate(conn, params)
         message = str(err.value)
         assert "57P01" in message or "connection" in message, message
         assert "generator bug" not in message, message
-        with psycopg.connect(dsn) as conn:
-            assert scalar(conn, "select count(*) from tenant.enquiries") == 0  # nothing of the batch
+        with psycopg.connect(dsn) as check:
+            # the committed round is there with its audit; nothing of the round in flight
+            assert scalar(check, "select count(*) from tenant.enquiries") == 50
+            assert scalar(check, "select count(*) from tenant.enquiries where version > 1") == 0
+            assert scalar(check, "select count(*) from audit.entries where table_name = 'tenant.enquiries'") == 50
+            assert scalar(check, "select rounds_done from lab_meta.batches_in_progress") == 1
+            assert scalar(check, "select count(*) from lab_meta.generation_batches") == 0
+        # running it again finishes the batch from its next round: the same data as a clean run
+        monkeypatch.undo()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            generate(conn, params)
+        clean = create_db(admin_dsn, name + "c", template=migrated_template)
+        try:
+            with psycopg.connect(clean, autocommit=True) as conn:
+                generate(conn, params)
+            with psycopg.connect(dsn, autocommit=True) as resumed, psycopg.connect(clean, autocommit=True) as fresh:
+                assert scalar(resumed, "select count(*) from lab_meta.batches_in_progress") == 0
+                assert dataset_digest(resumed) == dataset_digest(fresh)
+        finally:
+            drop_db(admin_dsn, name + "c")
     finally:
         drop_db(admin_dsn, name)

@@ -543,7 +543,7 @@ def clean_cli_run(admin_dsn: str, migrated_template: str) -> Iterator[tuple[Db, 
 class Interrupted:
     db: Db
     batches: int          # committed when the process was killed
-    enquiries: int        # in those batches
+    enquiries: int        # in those batches and the one left part-way, if any
 
 
 @pytest.fixture(scope="module")
@@ -576,7 +576,9 @@ def interrupted(admin_dsn: str, migrated_template: str) -> Iterator[Interrupted]
         wait_until_unused(admin_dsn, name)
         with psycopg.connect(db.dsn) as conn:
             batches, enquiries, finished = conn.execute(
-                """select count(*), coalesce(sum(b.enquiries), 0)::int,
+                """select count(*),
+                          (coalesce(sum(b.enquiries), 0)
+                           + (select coalesce(sum(p.enquiries), 0) from lab_meta.batches_in_progress p))::int,
                           (select bool_or(finished_at is not null) from lab_meta.generation_runs)
                    from lab_meta.generation_batches b""").fetchone()
         if finished or enquiries >= CLI_N:
@@ -586,15 +588,16 @@ def interrupted(admin_dsn: str, migrated_template: str) -> Iterator[Interrupted]
         drop_db(admin_dsn, name)
 
 
-def test_an_interrupted_generation_keeps_only_complete_batches_with_their_audit(interrupted):
+def test_an_interrupted_generation_keeps_only_complete_rounds_with_their_audit(interrupted):
     dsn = interrupted.db.dsn
     assert interrupted.batches >= 1
-    # one snapshot: the committed batches and what is in the tables
+    # one snapshot: the committed batches and rounds, and what is in the tables
     per_department = query(dsn, """
-        select d.code, coalesce((select sum(b.enquiries) from lab_meta.generation_batches b where b.department = d.code), 0),
+        select d.code, coalesce((select sum(b.enquiries) from lab_meta.generation_batches b where b.department = d.code), 0)
+                       + coalesce((select sum(p.enquiries) from lab_meta.batches_in_progress p where p.department = d.code), 0),
                (select count(*) from tenant.enquiries e where e.tenant_id = d.tenant_id)
         from tenant.departments d""")
-    assert [r for r in per_department if r[1] != r[2]] == [], "(department, in committed batches, enquiries)"
+    assert [r for r in per_department if r[1] != r[2]] == [], "(department, in committed batches and rounds, enquiries)"
     assert sum(r[2] for r in per_department) == interrupted.enquiries
     assert_replay_rebuilds_every_row(dsn)
     # nothing of the batch in flight is left in the audit trail either

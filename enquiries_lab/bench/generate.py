@@ -101,7 +101,7 @@ def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
             gen._provision(conn, plan, params.start - timedelta(days=30))
         enquiries = events = 0
         started = time.perf_counter()
-        for index, batch_no, first, count in engine.jobs():
+        for index, batch_no, first, count, _ in engine.jobs():
             plan = engine.plans[index]
             sims = gen._simulate_batch(params, plan, first, count, engine.calendar, engine.pools, engine.rules)
             steps = sorted(((e.at, s, e) for s in sims for e in s.events), key=lambda x: x[0])
