@@ -133,6 +133,7 @@ def run(admin_dsn: str, enquiries: int, naive_enquiries: int, departments: int =
     try:
         with connect(dsn, autocommit=True) as conn:
             summary = generate(conn, params, jobs=jobs, dsn=dsn, progress=progress)
+            stage(f"generator: {summary.seconds:.1f} s; counting its rows")
             conn.execute("analyze")
             rows = _written_rows(conn)
             results.append(Measurement(f"generator ({jobs} job{'s' if jobs > 1 else ''})", summary.enquiries,

@@ -7,6 +7,7 @@ phone numbers; each enquiry then draws from the pools with its own Random.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,12 +61,17 @@ def contact(rng: random.Random, pools: Pools) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=512)
+def _first_of_month(year: int, month: int) -> str:
+    return datetime(year, month, 1).strftime("%-d %B %Y")
+
+
 def _fill(rng: random.Random, template: str, pools: Pools, ref: str, at: datetime) -> str:
     return template.format(
         service=rng.choice(profiles.SERVICES), topic=rng.choice(profiles.TOPICS), mp=rng.choice(profiles.MPS),
         town=rng.choice(pools.towns), postcode=rng.choice(pools.postcodes), phone=rng.choice(pools.phones),
         ref=ref, amount=f"£{rng.randint(12, 2400)}.{rng.randint(0, 99):02d}",
-        date=(at.replace(day=1)).strftime("%-d %B %Y"),
+        date=_first_of_month(at.year, at.month),   # strftime per sentence was 4% of the client's time
     )
 
 
