@@ -128,7 +128,7 @@ DIGEST_BY_DEFAULT_UP_TO = 200_000
 @click.option("--end", help="The simulation clock: nothing happens after it (default 2026-06-30).")
 @click.option("--skew", type=float, default=1.1, show_default=True, help="Department size skew (0 = even, Zipf exponent).")
 @click.option("--batch-size", type=int, default=0, show_default="0: automatic, ~300 per caseworker, 2000-20000",
-              help="Enquiries per transaction (rounded up to a multiple of 50).")
+              help="Enquiries per batch, each round of a batch one transaction (rounded up to a multiple of 50).")
 @click.option("--jobs", "-j", type=JOBS, default=2, show_default=True,
               help="Worker processes (the data is the same for any number).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

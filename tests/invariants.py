@@ -35,6 +35,13 @@ from enquiries_lab.bench.trail_checks import TENANT_TABLES
 from dbtools import _new_name as new_name, create_db, drop_db  # noqa: E402,F401
 
 
+# Enquiries the generator's bookkeeping accounts for in department `d` (tenant.departments d):
+# its finished batches and those a run left part-way (a batch commits round by round; its first
+# round inserts all its enquiries).
+COMMITTED = """(coalesce((select sum(b.enquiries) from lab_meta.generation_batches b where b.department = d.code), 0)
+ + coalesce((select sum(p.enquiries) from lab_meta.batches_in_progress p where p.department = d.code), 0))::int"""
+
+
 def scalar(dsn_or_conn, query: str, params=()):
     if isinstance(dsn_or_conn, psycopg.Connection):
         return dsn_or_conn.execute(query, params).fetchone()[0]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from invariants import all_problems, create_db, drop_db, new_name, scalar
+from invariants import COMMITTED, all_problems, create_db, drop_db, new_name, scalar
 
 from enquiries_lab.bench import load
 from enquiries_lab.embedded import EmbeddedServer
@@ -81,12 +81,6 @@ def wait_for_a_batch_in_flight(dsn: str, proc: subprocess.Popen, min_batches: in
                     return row[0]
             time.sleep(0.003)
     raise AssertionError("no batch in flight within two minutes")
-
-
-# Enquiries a department's bookkeeping accounts for: its finished batches and those a run left
-# part-way (a batch commits round by round; its first round inserts all its enquiries).
-COMMITTED = """(coalesce((select sum(b.enquiries) from lab_meta.generation_batches b where b.department = d.code), 0)
- + coalesce((select sum(p.enquiries) from lab_meta.batches_in_progress p where p.department = d.code), 0))::int"""
 
 
 def generation_problems(dsn: str) -> dict[str, list]:

@@ -143,6 +143,11 @@ def _sizes(total: int, count: int, skew: float) -> list[int]:
     return sizes
 
 
+def _blocks(first_block: int, enquiries: int) -> range:
+    """The blocks of CONTACT_BLOCK enquiries a batch starting at `first_block` covers."""
+    return range(first_block, first_block + math.ceil(enquiries / CONTACT_BLOCK))
+
+
 def auto_batch_size(plan: "DepartmentPlan") -> int:
     """Enquiries per batch when --batch-size is automatic: about 300 per caseworker.
 
@@ -351,34 +356,43 @@ def _load_batch(conn: psycopg.Connection, key: str, plan: DepartmentPlan, batch_
             if r < start_round:
                 continue
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("select set_config('enquiries.tenant_id', %s, true), "
-                            "set_config('enquiries.business_time', 'per_row', true)", [str(plan.tenant_id)])
-                groups: dict[tuple, list] = defaultdict(list)
-                for s, e in rounds[r]:
-                    groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))
-                    if e.kind == "create" and s.new_contact:  # every new contact of the round goes in first
-                        groups[(KIND_ORDER.index("contact"), e.role, e.actor)].append((s, e))
-                for (kind_no, role, actor), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-                    # set_config('role', ..., true) is SET LOCAL ROLE, as one parameterised statement
-                    cur.execute("select set_config('role', %s, true), set_config('enquiries.actor_id', %s, true)",
-                                [f"enquiries_{role}", str(actor)])
-                    for statement, columns in _statements(KIND_ORDER[kind_no], items):
-                        cur.execute(statement, columns)
-                    events += len(items)
+                events += _apply_round(cur, plan, rounds[r])
                 # the bookkeeping commits with the round it describes
-                cur.execute("select set_config('role', 'none', true)")
                 if r == last:
                     cur.execute("delete from lab_meta.batches_in_progress where run_key = %s and department = %s "
                                 "and batch_no = %s", [key, plan.code, batch_no])
                     cur.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
                                 "values (%s, %s, %s, %s, %s)",
-                                [key, plan.code, batch_no, len(sims), sum(len(s.events) for s in sims)])
+                                [key, plan.code, batch_no, len(sims), sum(len(s.events) + bool(s.new_contact) for s in sims)])
                 else:
                     cur.execute("insert into lab_meta.batches_in_progress (run_key, department, batch_no, enquiries, rounds_done) "
                                 "values (%s, %s, %s, %s, %s) on conflict (run_key, department, batch_no) "
                                 "do update set rounds_done = excluded.rounds_done",
                                 [key, plan.code, batch_no, len(sims), r + 1])
     return events
+
+
+def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[SimulatedEnquiry, lifecycle.Event]]) -> int:
+    """One round's events in the department's context, one statement per (kind, acting staff
+    member); ends back in the session's own role. Returns the number of events applied (a new
+    contact counts as one, as in the batch's bookkeeping)."""
+    applied = 0
+    cur.execute("select set_config('enquiries.tenant_id', %s, true), "
+                "set_config('enquiries.business_time', 'per_row', true)", [str(plan.tenant_id)])
+    groups: dict[tuple, list] = defaultdict(list)
+    for s, e in events:
+        groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))
+        if e.kind == "create" and s.new_contact:  # every new contact of the round goes in first
+            groups[(KIND_ORDER.index("contact"), e.role, e.actor)].append((s, e))
+    for (kind_no, role, actor), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
+        # set_config('role', ..., true) is SET LOCAL ROLE, as one parameterised statement
+        cur.execute("select set_config('role', %s, true), set_config('enquiries.actor_id', %s, true)",
+                    [f"enquiries_{role}", str(actor)])
+        for statement, columns in _statements(KIND_ORDER[kind_no], items):
+            cur.execute(statement, columns)
+        applied += len(items)
+    cur.execute("select set_config('role', 'none', true)")
+    return applied
 
 
 @dataclass
@@ -436,7 +450,7 @@ class _Engine:
             for (code, first_block), (count, rounds_done) in sorted(in_progress.items()):
                 if code == plan.code:
                     out.append((plan.index, first_block, first_block * CONTACT_BLOCK, count, rounds_done))
-                    taken.update(range(first_block, first_block + math.ceil(count / CONTACT_BLOCK)))
+                    taken.update(_blocks(first_block, count))
             blocks = [b for b in range(math.ceil(plan.enquiries / CONTACT_BLOCK)) if b not in taken]
             run: list[int] = []
             for b in blocks + [None]:
@@ -491,7 +505,7 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     database); the data is the same whatever the number of jobs."""
     params.validate()
     if not conn.autocommit:
-        raise LabError("generate() needs an autocommit connection (each batch is its own transaction)")
+        raise LabError("generate() needs an autocommit connection (each round of a batch is its own transaction)")
     if not 1 <= jobs <= MAX_JOBS:
         raise LabError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     if jobs > 1 and not dsn:
@@ -509,7 +523,7 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     done: dict[str, set[int]] = defaultdict(set)
     for department, first_block, count in conn.execute(
             "select department, batch_no, enquiries from lab_meta.generation_batches where run_key = %s", [key]):
-        done[department].update(range(first_block, first_block + math.ceil(count / CONTACT_BLOCK)))
+        done[department].update(_blocks(first_block, count))
     in_progress = {(department, first_block): (count, rounds_done) for department, first_block, count, rounds_done in conn.execute(
         "select department, batch_no, enquiries, rounds_done from lab_meta.batches_in_progress where run_key = %s", [key])}
     conn.execute("select audit.ensure_partitions(%s, %s)", [(params.start - timedelta(days=62)).date(), params.end.date()])
