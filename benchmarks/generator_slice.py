@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--what-if", action="append", default=[], metavar="SQL",
                         help="run this SQL as the admin after migrating (e.g. drop an index to see what it costs)")
     parser.add_argument("--batch-size", type=int, default=0, help="enquiries per batch (0: automatic, as generate)")
+    parser.add_argument("--perf-record", metavar="FILE",
+                        help="also sample the server backend with `perf record -g` into FILE (read it with "
+                             "`perf report -i FILE --no-children`)")
     args = parser.parse_args()
 
     middle = gen._Engine.jobs
@@ -73,6 +76,9 @@ def main() -> None:
             perf = shutil.which("perf") and subprocess.Popen(
                 ["perf", "stat", "-x", ",", "-e", "instructions", "-p", str(pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            recorder = args.perf_record and subprocess.Popen(
+                ["perf", "record", "-g", "-F", "999", "-o", args.perf_record, "-p", str(pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             started = time.perf_counter()
             psycopg.Cursor.execute = counting
             try:
@@ -82,6 +88,9 @@ def main() -> None:
                 if perf:
                     perf.send_signal(signal.SIGINT)
                     counted = perf.communicate()[1]
+                if recorder:
+                    recorder.send_signal(signal.SIGINT)
+                    recorder.wait()
             seconds = time.perf_counter() - started
             server = backend_cpu_seconds(pid) - server
             after = resource.getrusage(resource.RUSAGE_SELF)

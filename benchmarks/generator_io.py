@@ -1,0 +1,144 @@
+"""Where a full generation's I/O goes: buffers, WAL and checkpoints, per index.
+
+The slice (generator_slice.py) runs in a small database that stays in cache; a full run works
+on tables and indexes larger than shared_buffers. This runs a whole `generate -n N` with the
+given jobs in a throwaway database on ADMIN_DSN and prints, from the statistics views read
+before and after: the rate, WAL records/bytes/full-page images per enquiry, checkpoints,
+buffers written by the backends themselves, and for each relation the blocks read into shared
+buffers (misses) and hits, largest misses first.
+
+    python benchmarks/generator_io.py postgresql://postgres@127.0.0.1:5432/postgres -n 200000 -j 2
+
+Figures and how to read them: docs/benchmarks.md (Generator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+import psycopg
+
+from enquiries_lab import migrations
+from enquiries_lab.config import with_database
+from enquiries_lab.database import drop_database, ensure_database
+from enquiries_lab.generator import Params
+from enquiries_lab.generator import run as gen
+
+SERVER = """
+select (select row_to_json(w) from pg_stat_wal w) as wal,
+       (select row_to_json(b) from pg_stat_bgwriter b) as bgwriter
+"""
+# Per relation, heap and index blocks read from outside shared buffers (misses) and hits.
+RELATIONS = """
+select s.schemaname || '.' || s.relname, 'heap', s.heap_blks_read, s.heap_blks_hit, pg_relation_size(s.relid)
+from pg_statio_all_tables s where s.schemaname in ('tenant', 'audit')
+union all
+select i.schemaname || '.' || i.indexrelname, 'index', i.idx_blks_read, i.idx_blks_hit, pg_relation_size(i.indexrelid)
+from pg_statio_all_indexes i where i.schemaname in ('tenant', 'audit')
+"""
+
+
+class CpuSampler(threading.Thread):
+    """CPU seconds of every process on the machine by kind (server backends, autovacuum, the
+    writers, the generator's own processes), read from /proc twice a second: a process's last
+    reading before it exits is what it used (to within half a second)."""
+
+    KINDS = [("autovacuum", "autovacuum"), ("checkpointer", "checkpointer / writers"),
+             ("background writer", "checkpointer / writers"), ("walwriter", "checkpointer / writers"),
+             ("postgres: ", "server backends"), ("python", "generator (client)")]
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[int, tuple[str, float, float]] = {}   # pid: (kind, first reading, last reading)
+        self.stop = threading.Event()
+
+    def _read(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            kind = next((k for marker, k in self.KINDS if marker in cmd), "other")
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            first = self.seen.get(int(pid), (kind, cpu, cpu))[1]
+            self.seen[int(pid)] = (kind, first, cpu)
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            self._read()
+
+    def totals(self) -> dict[str, float]:
+        self.stop.set()
+        self._read()
+        out: dict[str, float] = defaultdict(float)
+        for kind, first, last in self.seen.values():
+            out[kind] += last - first
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("admin_dsn")
+    parser.add_argument("-n", "--enquiries", type=int, default=200_000)
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--top", type=int, default=15, help="relations to list")
+    parser.add_argument("--what-if", action="append", default=[], metavar="SQL",
+                        help="run this SQL as the admin after migrating (e.g. a storage setting to try)")
+    args = parser.parse_args()
+
+    dsn = with_database(args.admin_dsn, f"enqlab_io_{uuid.uuid4().hex[:8]}")
+    ensure_database(dsn)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            migrations.migrate(conn)
+            for statement in args.what_if:
+                conn.execute(statement)
+            conn.execute("select pg_stat_reset()")
+            conn.execute("checkpoint")
+            before = conn.execute(SERVER).fetchone()
+            sampler = CpuSampler()
+            sampler._read()
+            sampler.start()
+            started = time.perf_counter()
+            summary = gen.generate(conn, Params(enquiries=args.enquiries), jobs=args.jobs, dsn=dsn)
+            seconds = time.perf_counter() - started
+            cpu = sampler.totals()
+            after = conn.execute(SERVER).fetchone()
+            time.sleep(1)  # statistics reach the views after the backends report them
+            relations = conn.execute(RELATIONS).fetchall()
+            size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+    finally:
+        drop_database(dsn)
+
+    n = summary.enquiries
+    wal = {k: after[0][k] - before[0][k] for k in ("wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full")}
+    bg = {k: after[1][k] - before[1][k] for k in ("checkpoints_timed", "checkpoints_req", "buffers_checkpoint",
+                                                 "buffers_clean", "buffers_backend", "buffers_backend_fsync")}
+    print(f"{n:,} enquiries, {summary.events:,} events in {seconds:.1f} s ({n / seconds:,.0f} enquiries/s), "
+          f"{args.jobs} jobs; database {size / 2**30:.2f} GiB")
+    print(f"WAL: {wal['wal_records'] / n:.1f} records, {wal['wal_bytes'] / n / 1024:.1f} KiB, "
+          f"{wal['wal_fpi'] / n:.2f} full-page images per enquiry; {wal['wal_bytes'] / 2**30:.2f} GiB in all; "
+          f"WAL buffers full {wal['wal_buffers_full']:,}")
+    print(f"checkpoints: {bg['checkpoints_timed']} timed, {bg['checkpoints_req']} requested; buffers written by "
+          f"checkpoints {bg['buffers_checkpoint']:,}, bgwriter {bg['buffers_clean']:,}, "
+          f"backends {bg['buffers_backend']:,} ({bg['buffers_backend'] / n:.2f} per enquiry)")
+    cores = os.cpu_count() or 1
+    print(f"CPU, of {cores} cores x {seconds:.0f} s = {cores * seconds:.0f} s: " + ", ".join(
+        f"{kind} {used:.0f} s ({used / (cores * seconds):.0%})" for kind, used in sorted(cpu.items(), key=lambda kv: -kv[1]))
+        + f"; idle {max(0.0, cores * seconds - sum(cpu.values())) / (cores * seconds):.0%}")
+    misses = sum(r[2] for r in relations)
+    print(f"blocks read into shared buffers (misses): {misses:,} ({misses / n:.1f} per enquiry)")
+    print(f"{'relation':<48} {'kind':<6} {'misses/enq':>10} {'hits/enq':>9} {'MiB':>8}")
+    for name, kind, read, hit, rel_size in sorted(relations, key=lambda r: -r[2])[:args.top]:
+        print(f"{name:<48} {kind:<6} {read / n:>10.2f} {hit / n:>9.1f} {rel_size / 2**20:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
