@@ -331,6 +331,22 @@ def test_nothing_happens_outside_the_simulated_period(dataset):
     assert in_default_partition == 0
 
 
+@pytest.mark.req("REQ-GEN-4")
+def test_every_generated_key_leads_with_the_business_time_its_row_was_made(dataset):
+    # sql/030 and lifecycle.new_uuid: the first 48 bits are the row's creation in Unix ms
+    keys = {"teams": "team_id", "staff": "staff_id", "contacts": "contact_id", "enquiries": "enquiry_id",
+            "notes": "note_id", "assignments": "assignment_id", "escalations": "escalation_id",
+            "legal_holds": "legal_hold_id"}
+    for table, key in keys.items():
+        rows, wrong, not_v7 = query(dataset.dsn, f"""
+            select count(*),
+                   count(*) filter (where ('x' || left(replace({key}::text, '-', ''), 12))::bit(48)::bigint
+                                          <> floor(extract(epoch from created_at - timestamptz 'epoch') * 1000)),
+                   count(*) filter (where substr({key}::text, 15, 1) <> '7')
+            from tenant.{table}""")[0]
+        assert rows > 0 and wrong == 0 and not_v7 == 0, (table, rows, wrong, not_v7)
+
+
 def test_every_planned_department_is_present_with_enquiries_and_staff_of_every_role(dataset):
     planned = dict(dataset.summary.departments)
     assert len(planned) == DATASET.departments

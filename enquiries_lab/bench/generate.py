@@ -106,7 +106,7 @@ def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
         conn.execute(gen.BOOKKEEPING)
         engine = gen._Engine(params, gen._rules(conn))
         for plan in engine.plans:
-            gen._provision(conn, plan, params.start - timedelta(days=30))
+            gen._provision(conn, plan, params.start - gen.PROVISIONING_LEAD)
         enquiries = events = 0
         started = time.perf_counter()
         for index, batch_no, first, count, _ in engine.jobs():

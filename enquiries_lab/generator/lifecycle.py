@@ -13,15 +13,25 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from enquiries_lab.generator.profiles import Behaviour
 
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RETENTION = timedelta(days=7 * 365 + 2)   # the database's rule is '7 years'; leave a margin for leap days
 
 
-def new_uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
+def new_uuid(rng: random.Random, at: datetime) -> uuid.UUID:
+    """A time-ordered key (UUID version 7, as core.time_ordered_uuid in sql/030): `at` in Unix
+    milliseconds, then the enquiry's own random bits. Recent records stay together at the right
+    of every index they are keyed in (random keys cost a third of a million-enquiry run's
+    buffer misses, docs/benchmarks.md)."""
+    bits = rng.getrandbits(128)   # the same draw as ever, so no other value moves
+    ms = (at - UNIX_EPOCH) // timedelta(milliseconds=1)   # exact, as the database computes it
+    value = (ms << 80) | (bits & ((1 << 80) - 1))
+    value = (value & ~(0xF << 76)) | (0x7 << 76)     # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)     # variant 10 (RFC 9562)
+    return uuid.UUID(int=value)
 
 
 @dataclass
@@ -101,7 +111,7 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
                 note_at = previous + (t - previous) * rng.random()
                 direction = rng.choice(["internal", "outbound", "inbound"])
                 events.append(Event("note", note_at, "caseworker", assignee or intake,
-                                    {"note_id": new_uuid(rng), "direction": direction, "seed": rng.getrandbits(32)}))
+                                    {"note_id": new_uuid(rng, note_at), "direction": direction, "seed": rng.getrandbits(32)}))
             if assignee and rng.random() < b.reassignment_rate and len(staff.caseworkers) > 1:
                 new = rng.choice([c for c in staff.caseworkers if c != assignee])
                 t += timedelta(hours=1 + rng.random() * 20)
@@ -115,7 +125,7 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
         if target == "escalated":
             if t + timedelta(hours=60) > end:
                 break
-            escalation_id = new_uuid(rng)
+            escalation_id = new_uuid(rng, t)
             events.append(Event("esc_request", t, "caseworker", assignee, {"escalation_id": escalation_id}))
             t += timedelta(hours=2 + rng.random() * 46)
             approve = rng.random() >= b.escalation_rejection_rate
@@ -154,7 +164,7 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
             hold_at = closed_at + timedelta(days=1 + rng.random() * 90)
             if hold_at <= end:
                 events.append(Event("legal_hold", hold_at, "supervisor", rng.choice(staff.supervisors),
-                                    {"legal_hold_id": new_uuid(rng)}))
+                                    {"legal_hold_id": new_uuid(rng, hold_at)}))
         dispose_at = closed_at + RETENTION + timedelta(days=rng.random() * 60)
         if not held and dispose_at <= end:
             version += 1

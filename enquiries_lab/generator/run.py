@@ -27,6 +27,7 @@ OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
 # Returning citizens are drawn from the same block of enquiries, and batches hold whole
 # blocks, so the data does not depend on the batch size.
 CONTACT_BLOCK = 50
+PROVISIONING_LEAD = timedelta(days=30)   # departments and staff exist this long before the first enquiry
 MAX_JOBS = 32   # worker processes; each holds one batch and one connection
 CHANNELS = {"web_form": 0.45, "email": 0.3, "phone": 0.15, "letter": 0.07, "in_person": 0.03}
 
@@ -163,20 +164,21 @@ def auto_batch_size(plan: "DepartmentPlan") -> int:
 
 def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]:
     rng = random.Random(f"{params.seed}:departments")
+    provisioned = params.start - PROVISIONING_LEAD
     plans = []
     for index, ((code, name), size) in enumerate(zip(profiles.DEPARTMENTS, _sizes(params.enquiries, params.departments, params.skew))):
         tenant_id = uuid.uuid5(NAMESPACE, f"{params.seed}:{code}")
         years = (params.end - params.start).days / 365.25
         caseworkers = min(150, max(3, round(size / years / profiles.CASEWORKER_ENQUIRIES_PER_YEAR)))
         supervisors = max(2, math.ceil(caseworkers / 8))
-        teams = [(lifecycle.new_uuid(rng), f"Casework team {t + 1}") for t in range(supervisors)]
+        teams = [(lifecycle.new_uuid(rng, provisioned), f"Casework team {t + 1}") for t in range(supervisors)]
         plan = DepartmentPlan(index, code, name, tenant_id, size, profiles.TYPE_MIXES[index % len(profiles.TYPE_MIXES)], teams)
         domain = f"{code.lower()}.example.gov.uk"
         roles = (["supervisor"] * supervisors + ["caseworker"] * caseworkers
                  + ["auditor"] * max(1, caseworkers // 30) + ["retention_officer"] * (1 + caseworkers // 60))
         for n, role in enumerate(roles):
             first, last = texts.person(rng, pools)
-            plan.staff.append(StaffMember(lifecycle.new_uuid(rng), role, f"{first} {last}",
+            plan.staff.append(StaffMember(lifecycle.new_uuid(rng, provisioned), role, f"{first} {last}",
                                           f"{first}.{last}.{n}@{domain}".lower().replace(" ", "").replace("'", ""),
                                           n % supervisors))
         plans.append(plan)
@@ -219,11 +221,11 @@ def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int
             contacts = []
         rng = random.Random(f"{params.seed}:{plan.code}:{i}")
         arrival = calendar.arrival(i, plan.enquiries, rng.random(), rng.random())
-        enquiry_id = lifecycle.new_uuid(rng)
+        enquiry_id = lifecycle.new_uuid(rng, arrival)
         if contacts and rng.random() < profiles.DEFAULT_BEHAVIOUR.repeat_contact_rate:
             contact_id, new_contact = rng.choice(contacts), None
         else:
-            contact_id = lifecycle.new_uuid(rng)
+            contact_id = lifecycle.new_uuid(rng, arrival)
             new_contact = texts.contact(rng, pools)
             new_contact["preferred_channel"] = rng.choices(channels, channel_weights)[0]
             contacts.append(contact_id)
@@ -532,7 +534,7 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     profiles.validate_against_workflow(profiles.DEFAULT_BEHAVIOUR, set(rules))
     engine = _Engine(params, rules)
     for plan in engine.plans:
-        _provision(conn, plan, params.start - timedelta(days=30))
+        _provision(conn, plan, params.start - PROVISIONING_LEAD)
     todo = engine.jobs(done, in_progress)
     already = sum(min(len(blocks) * CONTACT_BLOCK, next(p.enquiries for p in engine.plans if p.code == code))
                   for code, blocks in done.items()) + sum(count for count, _ in in_progress.values())
