@@ -66,3 +66,30 @@ def test_bench_audit_reports_both_write_paths_and_storage(admin_dsn):
 def test_bench_rejects_bad_sizes_with_one_line(admin_dsn, args, message):
     proc = run(*args, dsn=admin_dsn)
     assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def lab_databases(admin_dsn: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(admin_dsn) as conn:
+        return {r[0] for r in conn.execute("select datname from pg_database where datname like 'enqlab%'")}
+
+
+@pytest.mark.parametrize("script, args, expected", [
+    ("generator_io.py", ["-n", "400", "-j", "2", "--top", "3"],
+     ["400 enquiries", "enquiries/s), 2 jobs", "WAL:", "full-page images per enquiry", "checkpoints:",
+      "CPU, of", "server backends", "generator (client)", "blocks read into shared buffers", "tenant."]),
+    ("generator_slice.py", ["-n", "20000", "--batches", "1"],
+     ["enquiries/s on one job", "CPU per enquiry: server", "update tenant.enquiries", "enforce_enquiry_workflow"]),
+])
+def test_the_generator_profiling_scripts_report_and_leave_no_database_behind(admin_dsn, script, args, expected):
+    before = lab_databases(admin_dsn)
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / script), admin_dsn, *args],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    missing = [text for text in expected if text not in proc.stdout]
+    assert not missing, (missing, proc.stdout)
+    assert lab_databases(admin_dsn) - before == set()
