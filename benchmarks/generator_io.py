@@ -29,9 +29,16 @@ from enquiries_lab.database import drop_database, ensure_database
 from enquiries_lab.generator import Params
 from enquiries_lab.generator import run as gen
 
-SERVER = """
-select (select row_to_json(w) from pg_stat_wal w) as wal,
-       (select row_to_json(b) from pg_stat_bgwriter b) as bgwriter
+# The same counters under their names on 15-16 (pg_stat_bgwriter) and on 17+, where checkpoints
+# moved to pg_stat_checkpointer and the backends' own writes to pg_stat_io.
+WRITES_BEFORE_17 = """
+select row_to_json(w), checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_clean, buffers_backend
+from pg_stat_wal w, pg_stat_bgwriter
+"""
+WRITES_SINCE_17 = """
+select row_to_json(w), c.num_timed, c.num_requested, c.buffers_written, b.buffers_clean,
+       (select coalesce(sum(writes), 0) from pg_stat_io where backend_type = 'client backend')::bigint
+from pg_stat_wal w, pg_stat_checkpointer c, pg_stat_bgwriter b
 """
 # Per relation, heap and index blocks read from outside shared buffers (misses) and hits.
 RELATIONS = """
@@ -65,9 +72,10 @@ class CpuSampler(threading.Thread):
                 cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            kind = next((k for marker, k in self.KINDS if marker in cmd), "other")
             cpu = (int(fields[11]) + int(fields[12])) / tick
-            first = self.seen.get(int(pid), (kind, cpu, cpu))[1]
+            kind, first, _ = self.seen.get(int(pid), (None, cpu, cpu))
+            if cmd.strip() or kind is None:   # an exiting process has no command line: keep its kind
+                kind = next((k for marker, k in self.KINDS if marker in cmd), "other")
             self.seen[int(pid)] = (kind, first, cpu)
 
     def run(self) -> None:
@@ -102,7 +110,8 @@ def main() -> None:
                 conn.execute(statement)
             conn.execute("select pg_stat_reset()")
             conn.execute("checkpoint")
-            before = conn.execute(SERVER).fetchone()
+            server = WRITES_SINCE_17 if conn.info.server_version >= 170000 else WRITES_BEFORE_17
+            before = conn.execute(server).fetchone()
             sampler = CpuSampler()
             sampler._read()
             sampler.start()
@@ -110,7 +119,7 @@ def main() -> None:
             summary = gen.generate(conn, Params(enquiries=args.enquiries), jobs=args.jobs, dsn=dsn)
             seconds = time.perf_counter() - started
             cpu = sampler.totals()
-            after = conn.execute(SERVER).fetchone()
+            after = conn.execute(server).fetchone()
             time.sleep(1)  # statistics reach the views after the backends report them
             relations = conn.execute(RELATIONS).fetchall()
             size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
@@ -119,16 +128,14 @@ def main() -> None:
 
     n = summary.enquiries
     wal = {k: after[0][k] - before[0][k] for k in ("wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full")}
-    bg = {k: after[1][k] - before[1][k] for k in ("checkpoints_timed", "checkpoints_req", "buffers_checkpoint",
-                                                 "buffers_clean", "buffers_backend", "buffers_backend_fsync")}
+    timed, requested, by_checkpoints, by_bgwriter, by_backends = (a - b for a, b in zip(after[1:], before[1:]))
     print(f"{n:,} enquiries, {summary.events:,} events in {seconds:.1f} s ({n / seconds:,.0f} enquiries/s), "
           f"{args.jobs} jobs; database {size / 2**30:.2f} GiB")
     print(f"WAL: {wal['wal_records'] / n:.1f} records, {wal['wal_bytes'] / n / 1024:.1f} KiB, "
           f"{wal['wal_fpi'] / n:.2f} full-page images per enquiry; {wal['wal_bytes'] / 2**30:.2f} GiB in all; "
           f"WAL buffers full {wal['wal_buffers_full']:,}")
-    print(f"checkpoints: {bg['checkpoints_timed']} timed, {bg['checkpoints_req']} requested; buffers written by "
-          f"checkpoints {bg['buffers_checkpoint']:,}, bgwriter {bg['buffers_clean']:,}, "
-          f"backends {bg['buffers_backend']:,} ({bg['buffers_backend'] / n:.2f} per enquiry)")
+    print(f"checkpoints: {timed} timed, {requested} requested; buffers written by checkpoints {by_checkpoints:,}, "
+          f"bgwriter {by_bgwriter:,}, backends {by_backends:,} ({by_backends / n:.2f} per enquiry)")
     cores = os.cpu_count() or 1
     print(f"CPU, of {cores} cores x {seconds:.0f} s = {cores * seconds:.0f} s: " + ", ".join(
         f"{kind} {used:.0f} s ({used / (cores * seconds):.0%})" for kind, used in sorted(cpu.items(), key=lambda kv: -kv[1]))

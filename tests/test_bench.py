@@ -79,7 +79,7 @@ def lab_databases(admin_dsn: str) -> set[str]:
 
 
 @pytest.mark.parametrize("script, args, expected", [
-    ("generator_io.py", ["-n", "400", "-j", "2", "--top", "3"],
+    ("generator_io.py", ["-n", "400", "-j", "2", "--top", "200"],
      ["400 enquiries", "enquiries/s), 2 jobs", "WAL:", "full-page images per enquiry", "checkpoints:",
       "CPU, of", "server backends", "generator (client)", "blocks read into shared buffers", "tenant."]),
     ("generator_slice.py", ["-n", "20000", "--batches", "1"],
