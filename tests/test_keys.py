@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from test_workflow import new_enquiry
 
-from enquiries_lab.generator.lifecycle import UNIX_EPOCH, new_uuid
+from enquiries_lab.generator.lifecycle import UNIX_EPOCH, new_uuid, time_ordered_uuid
 
 pytestmark = pytest.mark.req("REQ-GEN-4")
 
@@ -82,15 +82,17 @@ def test_a_row_written_without_a_key_gets_one_of_the_moment_it_was_written(world
 
 def test_an_assignment_id_leads_with_its_business_time_and_still_derives_from_the_enquiry_and_version(world):
     with psycopg.connect(world.dsn) as su:
-        rows = su.execute("""select a.assignment_id, a.assigned_at, a.enquiry_id, e.version
-                             from tenant.assignments a join tenant.enquiries e using (tenant_id, enquiry_id)""").fetchall()
-    assert rows, "the world holds assignments"
-    low_bits = (1 << 80) - 1
+        # the enquiry's version that changed the assignee, from its audit entry
+        rows = su.execute("""
+            select a.assignment_id, a.assigned_at, a.enquiry_id, (x.row_data ->> 'version')::int
+            from tenant.assignments a
+            join audit.entries x on x.tenant_id = a.tenant_id and x.record_id = a.enquiry_id
+                                and x.table_name = 'tenant.enquiries' and x.occurred_at = a.assigned_at
+                                and 'assigned_to' = any(x.changed_columns)""").fetchall()
+        assignments = su.execute("select count(*) from tenant.assignments").fetchone()[0]
+    assert rows and len(rows) == assignments, "every assignment has its enquiry's audit entry"
     for assignment_id, assigned_at, enquiry_id, version in rows:
         assert assignment_id.version == 7
         assert ms_of(assignment_id) == ms(assigned_at)
-        # the rest is md5(enquiry:version) of the version that assigned it, version and variant bits set
-        candidates = [uuid.UUID(hex=hashlib.md5(f"{enquiry_id}:{v}".encode()).hexdigest()).int & low_bits
-                      for v in range(1, version + 1)]
-        masked = assignment_id.int & low_bits & ~(0xF << 76) & ~(0x3 << 62)
-        assert masked in {c & ~(0xF << 76) & ~(0x3 << 62) for c in candidates}, assignment_id
+        # the rest is md5(enquiry:version) of the version that assigned it
+        assert assignment_id == time_ordered_uuid(assigned_at, int(hashlib.md5(f"{enquiry_id}:{version}".encode()).hexdigest(), 16))

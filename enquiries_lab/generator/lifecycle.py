@@ -21,17 +21,22 @@ UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RETENTION = timedelta(days=7 * 365 + 2)   # the database's rule is '7 years'; leave a margin for leap days
 
 
-def new_uuid(rng: random.Random, at: datetime) -> uuid.UUID:
-    """A time-ordered key (UUID version 7, as core.time_ordered_uuid in sql/030): `at` in Unix
-    milliseconds, then the enquiry's own random bits. Recent records stay together at the right
-    of every index they are keyed in (random keys cost a third of a million-enquiry run's
-    buffer misses, docs/benchmarks.md)."""
-    bits = rng.getrandbits(128)   # the same draw as ever, so no other value moves
+def time_ordered_uuid(at: datetime, bits: int) -> uuid.UUID:
+    """UUID version 7, as core.time_ordered_uuid(at, random_bits) in sql/030: `at` in Unix
+    milliseconds in the first 48 bits, then the low 80 bits of `bits` with the version (7)
+    and variant bits set."""
     ms = (at - UNIX_EPOCH) // timedelta(milliseconds=1)   # exact, as the database computes it
     value = (ms << 80) | (bits & ((1 << 80) - 1))
     value = (value & ~(0xF << 76)) | (0x7 << 76)     # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)     # variant 10 (RFC 9562)
     return uuid.UUID(int=value)
+
+
+def new_uuid(rng: random.Random, at: datetime) -> uuid.UUID:
+    """A time-ordered key of `at` over bits drawn from `rng`. Recent records stay together at
+    the right of every index they are keyed in (random keys cost a third of a million-enquiry
+    run's buffer misses, docs/benchmarks.md)."""
+    return time_ordered_uuid(at, rng.getrandbits(128))   # the same draw as ever, so no other value moves
 
 
 @dataclass
