@@ -18,14 +18,10 @@ import argparse
 import os
 import threading
 import time
-import uuid
 from collections import defaultdict
 
-import psycopg
+from scratch import migrated_database
 
-from enquiries_lab import migrations
-from enquiries_lab.config import with_database
-from enquiries_lab.database import drop_database, ensure_database
 from enquiries_lab.generator import Params
 from enquiries_lab.generator import run as gen
 
@@ -63,6 +59,7 @@ class CpuSampler(threading.Thread):
         super().__init__(daemon=True)
         self.seen: dict[int, tuple[str, float, float]] = {}   # pid: (kind, first reading, last reading)
         self.stop = threading.Event()
+        self._read()   # the first reading: what every process had used before
 
     def _read(self) -> None:
         tick = os.sysconf("SC_CLK_TCK")
@@ -101,30 +98,21 @@ def main() -> None:
                         help="run this SQL as the admin after migrating (e.g. a storage setting to try)")
     args = parser.parse_args()
 
-    dsn = with_database(args.admin_dsn, f"enqlab_io_{uuid.uuid4().hex[:8]}")
-    ensure_database(dsn)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            migrations.migrate(conn)
-            for statement in args.what_if:
-                conn.execute(statement)
-            conn.execute("select pg_stat_reset()")
-            conn.execute("checkpoint")
-            server = WRITES_SINCE_17 if conn.info.server_version >= 170000 else WRITES_BEFORE_17
-            before = conn.execute(server).fetchone()
-            sampler = CpuSampler()
-            sampler._read()
-            sampler.start()
-            started = time.perf_counter()
-            summary = gen.generate(conn, Params(enquiries=args.enquiries), jobs=args.jobs, dsn=dsn)
-            seconds = time.perf_counter() - started
-            cpu = sampler.totals()
-            after = conn.execute(server).fetchone()
-            time.sleep(1)  # statistics reach the views after the backends report them
-            relations = conn.execute(RELATIONS).fetchall()
-            size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
-    finally:
-        drop_database(dsn)
+    with migrated_database(args.admin_dsn, "io", args.what_if) as (dsn, conn):
+        conn.execute("select pg_stat_reset()")
+        conn.execute("checkpoint")
+        server = WRITES_SINCE_17 if conn.info.server_version >= 170000 else WRITES_BEFORE_17
+        before = conn.execute(server).fetchone()
+        sampler = CpuSampler()
+        sampler.start()
+        started = time.perf_counter()
+        summary = gen.generate(conn, Params(enquiries=args.enquiries), jobs=args.jobs, dsn=dsn)
+        seconds = time.perf_counter() - started
+        cpu = sampler.totals()
+        after = conn.execute(server).fetchone()
+        time.sleep(1)  # statistics reach the views after the backends report them
+        relations = conn.execute(RELATIONS).fetchall()
+        size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
 
     n = summary.enquiries
     wal = {k: after[0][k] - before[0][k] for k in ("wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full")}

@@ -20,14 +20,11 @@ import signal
 import subprocess
 import resource
 import time
-import uuid
 from collections import defaultdict
 
 import psycopg
+from scratch import migrated_database
 
-from enquiries_lab import migrations
-from enquiries_lab.config import with_database
-from enquiries_lab.database import drop_database, ensure_database
 from enquiries_lab.generator import Params
 from enquiries_lab.generator import run as gen
 
@@ -62,56 +59,48 @@ def main() -> None:
             s[1] += len(params[0])
         return execute(self, query, params, **kw)
 
-    dsn = with_database(args.admin_dsn, f"enqlab_slice_{uuid.uuid4().hex[:8]}")
-    ensure_database(dsn)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            migrations.migrate(conn)
-            for sql in args.what_if:
-                conn.execute(sql)
-            conn.execute("set track_functions = 'all'")
-            pid = conn.execute("select pg_backend_pid()").fetchone()[0]
-            server, client = backend_cpu_seconds(pid), resource.getrusage(resource.RUSAGE_SELF)
-            # Instructions, unlike seconds, do not move with what else the machine is doing.
-            perf = shutil.which("perf") and subprocess.Popen(
-                ["perf", "stat", "-x", ",", "-e", "instructions", "-p", str(pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            recorder = args.perf_record and subprocess.Popen(
-                ["perf", "record", "-g", "-F", "999", "-o", args.perf_record, "-p", str(pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            started = time.perf_counter()
-            psycopg.Cursor.execute = counting
-            try:
-                summary = gen.generate(conn, Params(enquiries=args.enquiries, batch_size=args.batch_size))
-            finally:
-                psycopg.Cursor.execute = execute
-                if perf:
-                    perf.send_signal(signal.SIGINT)
-                    counted = perf.communicate()[1]
-                if recorder:
-                    recorder.send_signal(signal.SIGINT)
-                    recorder.wait()
-            seconds = time.perf_counter() - started
-            server = backend_cpu_seconds(pid) - server
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            client = after.ru_utime - client.ru_utime + after.ru_stime - client.ru_stime
-            n = summary.enquiries
-            print(f"{n:,} enquiries ({summary.events:,} events) in {seconds:.1f} s: {n / seconds:,.0f} enquiries/s on one job")
-            print(f"CPU per enquiry: server {server / n * 1000:.2f} ms, client {client / n * 1000:.2f} ms")
-            if perf and (line := next((x for x in counted.splitlines() if ",instructions" in x), None)):
-                value = line.split(",")[0]
-                if value.isdigit():
-                    print(f"server instructions per enquiry: {int(value) / n / 1e6:.3f} million (perf stat)")
-            print("\nstatements (kind: count, rows per statement)")
-            for query, (count, rows) in sorted(statements.items(), key=lambda kv: -kv[1][1]):
-                print(f"  {count:7,} x {rows / count:6.1f}  {query}")
-            print("\ntrigger and helper functions (calls, total s, self s)")
-            for name, calls, total, own in conn.execute(
-                    "select funcname, calls, total_time / 1000, self_time / 1000 from pg_stat_user_functions "
-                    "order by total_time desc limit 12"):
-                print(f"  {calls:9,} {total:7.2f} {own:7.2f}  {name}")
-    finally:
-        drop_database(dsn)
+    with migrated_database(args.admin_dsn, "slice", args.what_if) as (_, conn):
+        conn.execute("set track_functions = 'all'")
+        pid = conn.execute("select pg_backend_pid()").fetchone()[0]
+        server, client = backend_cpu_seconds(pid), resource.getrusage(resource.RUSAGE_SELF)
+        # Instructions, unlike seconds, do not move with what else the machine is doing.
+        perf = shutil.which("perf") and subprocess.Popen(
+            ["perf", "stat", "-x", ",", "-e", "instructions", "-p", str(pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        recorder = args.perf_record and subprocess.Popen(
+            ["perf", "record", "-g", "-F", "999", "-o", args.perf_record, "-p", str(pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.perf_counter()
+        psycopg.Cursor.execute = counting
+        try:
+            summary = gen.generate(conn, Params(enquiries=args.enquiries, batch_size=args.batch_size))
+        finally:
+            psycopg.Cursor.execute = execute
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                counted = perf.communicate()[1]
+            if recorder:
+                recorder.send_signal(signal.SIGINT)
+                recorder.wait()
+        seconds = time.perf_counter() - started
+        server = backend_cpu_seconds(pid) - server
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        client = after.ru_utime - client.ru_utime + after.ru_stime - client.ru_stime
+        n = summary.enquiries
+        print(f"{n:,} enquiries ({summary.events:,} events) in {seconds:.1f} s: {n / seconds:,.0f} enquiries/s on one job")
+        print(f"CPU per enquiry: server {server / n * 1000:.2f} ms, client {client / n * 1000:.2f} ms")
+        if perf and (line := next((x for x in counted.splitlines() if ",instructions" in x), None)):
+            value = line.split(",")[0]
+            if value.isdigit():
+                print(f"server instructions per enquiry: {int(value) / n / 1e6:.3f} million (perf stat)")
+        print("\nstatements (kind: count, rows per statement)")
+        for query, (count, rows) in sorted(statements.items(), key=lambda kv: -kv[1][1]):
+            print(f"  {count:7,} x {rows / count:6.1f}  {query}")
+        print("\ntrigger and helper functions (calls, total s, self s)")
+        for name, calls, total, own in conn.execute(
+                "select funcname, calls, total_time / 1000, self_time / 1000 from pg_stat_user_functions "
+                "order by total_time desc limit 12"):
+            print(f"  {calls:9,} {total:7.2f} {own:7.2f}  {name}")
 
 
 if __name__ == "__main__":
