@@ -209,6 +209,72 @@ def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
     assert su.execute("select array_agg(s order by status) from core.statuses s").fetchone()[0] == before
 
 
+# -- the compiled workflow (sql/031) ------------------------------------------------------------------
+@pytest.mark.req("REQ-WF-1")
+def test_the_compiled_workflow_answers_what_the_tables_say(su):
+    """The trigger asks generated functions, not the tables: for every pair of statuses and every
+    role (and no role), they must give the table's answer."""
+    statuses, initial, _ = load_workflow(su)
+    roles = dict(su.execute("select staff_role, db_role from core.staff_roles"))
+    table = {(f, t, r): a for f, t, r, a in su.execute(
+        "select from_status, to_status, staff_role, requires_approval from core.status_transitions")}
+    assert len(table) > 20 and any(table.values())
+    for frm in statuses:
+        for to in statuses:
+            for role in [*roles, None]:
+                if (frm, to, role) in table:
+                    expected = "needs_approval" if table[(frm, to, role)] else "allowed"
+                elif any((frm, to) == (f, t) for f, t, _ in table):
+                    expected = "other_role"
+                else:
+                    expected = None
+                got = su.execute("select core.workflow_step(%s, %s, %s)", [frm, to, role]).fetchone()[0]
+                assert got == expected, (frm, to, role)
+    for status, terminal in su.execute("select status, is_terminal from core.statuses"):
+        assert su.execute("select core.workflow_is_terminal(%s)", [status]).fetchone()[0] is terminal, status
+    assert su.execute("select core.workflow_initial_status()").fetchone()[0] == initial
+    for role, may in su.execute("select staff_role, may_assign_others from core.staff_roles"):
+        assert su.execute("select core.workflow_may_assign_others(%s)", [role]).fetchone()[0] is may, role
+    with su.transaction(force_rollback=True):
+        for role, db_role in roles.items():
+            su.execute(f"set local role {db_role}")
+            assert su.execute("select core.current_staff_role()").fetchone()[0] == role
+            su.execute("reset role")
+        assert su.execute("select core.current_staff_role()").fetchone()[0] is None  # a superuser is no staff role
+
+
+@pytest.mark.req("REQ-WF-1")
+def test_a_change_to_the_workflow_tables_takes_effect_at_the_next_statement(world):
+    """Rules live in the tables: a session that already ran the trigger (its plans cached) meets
+    a committed change at its next statement, in both directions, and a rolled-back change
+    leaves the functions as they were."""
+    a = world.a
+    cw = a.actor("caseworker")
+    with world.connect() as conn, psycopg.connect(world.dsn, autocommit=True) as owner:
+        first, v1 = in_progress(conn, a)
+        second, v2 = in_progress(conn, a)
+        rule = "from_status = 'in_progress' and to_status = 'awaiting_citizen' and staff_role = 'caseworker'"
+        with owner.transaction(force_rollback=True):
+            owner.execute("set local role enquiries_owner")
+            owner.execute(f"delete from core.status_transitions where {rule}")
+            assert owner.execute("select core.workflow_step('in_progress', 'awaiting_citizen', 'caseworker')"
+                                 ).fetchone()[0] == "other_role"
+        # rolled back: the caseworker's move is still allowed
+        with act_as(conn, cw) as cur:
+            v1 = casework.transition(cur, first, "awaiting_citizen", version=v1)
+        owner.execute(f"delete from core.status_transitions where {rule}")
+        try:
+            with pytest.raises(REFUSALS) as err:
+                with act_as(conn, cw) as cur:
+                    casework.transition(cur, second, "awaiting_citizen", version=v2)
+            assert err.value.sqlstate == "EL101"
+        finally:
+            owner.execute("insert into core.status_transitions (from_status, to_status, staff_role, description) "
+                          "values ('in_progress', 'awaiting_citizen', 'caseworker', 'Information requested from the citizen')")
+        with act_as(conn, cw) as cur:
+            assert casework.transition(cur, second, "awaiting_citizen", version=v2) == v2 + 1
+
+
 # -- wrong role -------------------------------------------------------------------------------------
 @pytest.mark.req("REQ-WF-1")
 def test_caseworker_cannot_return_an_escalated_enquiry(w, su, conn):
