@@ -686,6 +686,31 @@ def test_assignments_cannot_be_inserted_directly(w, su, conn, role):
     assert assignments_of(su, enquiry) == before
 
 
+# -- storage of workflow steps (sql/032) --------------------------------------------------------------
+@pytest.mark.req("REQ-WF-1")
+def test_a_step_that_keeps_the_assignee_and_closure_writes_no_index_entry(world):
+    """No index of tenant.enquiries has the status as a key, and pages keep room, so starting
+    work, waiting on the citizen or resolving is a HOT update (the new version on the same page,
+    no index entry); a step that changes the assignee still updates the indexes."""
+    a = world.a
+    cw, sup = a.actor("caseworker"), a.actor("supervisor")
+    counts = ("select pg_stat_get_xact_tuples_hot_updated('tenant.enquiries'::regclass), "
+              "pg_stat_get_xact_tuples_updated('tenant.enquiries'::regclass)")
+    with world.connect() as conn:
+        enquiry, v = in_progress(conn, a)
+        # the counters hold the session's changes not yet reported, so compare within one transaction
+        for to in ("awaiting_citizen", "in_progress", "resolved"):
+            with act_as(conn, cw) as cur:
+                hot, updated = cur.execute(counts).fetchone()
+                v = casework.transition(cur, enquiry, to, version=v)
+                assert cur.execute(counts).fetchone() == (hot + 1, updated + 1), to
+        with act_as(conn, sup) as cur:
+            hot, updated = cur.execute(counts).fetchone()
+            v = casework.transition(cur, enquiry, "in_progress", version=v)
+            casework.transition(cur, enquiry, "in_progress", version=v, assign_to=sup.staff_id)
+            assert cur.execute(counts).fetchone() == (hot + 1, updated + 2)
+
+
 # -- derived timestamps --------------------------------------------------------------------------
 @pytest.mark.req("REQ-WF-5")
 def test_resolving_sets_resolved_at_closing_sets_closed_at_reopening_clears_it(w, su, conn):
