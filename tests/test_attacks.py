@@ -129,6 +129,26 @@ def test_a_caller_cannot_create_a_function_to_leak_rows_through(shared, role, sc
                 cur.execute(leak)
 
 
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_a_caller_cannot_rewrite_or_recompile_the_compiled_workflow(shared, role):
+    """sql/031: the workflow trigger trusts core.workflow_step and its siblings. A staff role
+    that could replace one (to allow any move) or rerun the compiler would own the workflow;
+    both are refused, and the rules stay what the tables say."""
+    forged = ("create or replace function core.workflow_step(from_status text, to_status text, staff_role text) "
+              "returns text language sql stable as $$ select 'allowed'::text $$")
+    with su(shared) as conn:
+        before = conn.execute("select md5(prosrc) from pg_proc where proname = 'workflow_step'").fetchone()
+    with shared.connect() as conn:
+        for attack in (forged, "select core.compile_workflow()"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                with act_as(conn, shared.a.actor(role)) as cur:
+                    cur.execute(attack)
+        with act_as(conn, shared.a.actor(role)) as cur:
+            assert cur.execute("select core.workflow_step('new', 'closed', 'caseworker')").fetchone()[0] is None
+    with su(shared) as conn:
+        assert conn.execute("select md5(prosrc) from pg_proc where proname = 'workflow_step'").fetchone() == before
+
+
 def public_database_privileges(admin_dsn: str, dbname: str) -> list[tuple]:
     """(grantee, privilege) on the database itself; grantee '-' is PUBLIC."""
     with psycopg.connect(admin_dsn) as conn:
