@@ -149,6 +149,34 @@ def test_a_caller_cannot_rewrite_or_recompile_the_compiled_workflow(shared, role
         assert conn.execute("select md5(prosrc) from pg_proc where proname = 'workflow_step'").fetchone() == before
 
 
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_a_caller_cannot_widen_the_types_that_check_channels_and_priorities(shared, role):
+    """sql/033-034: a channel, a priority and an enquiry's text are checked by the rules of their
+    types (domains), the first two compiled from core.channels and core.priorities. A staff role
+    that could drop a domain's check, replace the domain, add a row to those tables or rerun the
+    compiler could write any value; every way is refused, and the checks stay as they were."""
+    checks = """select array_agg(pg_get_constraintdef(c.oid) order by c.conname) from pg_constraint c
+                where c.contypid in ('core.channel'::regtype, 'core.priority'::regtype, 'core.enquiry_reference'::regtype,
+                                     'core.enquiry_subject'::regtype, 'core.enquiry_body'::regtype)"""
+    with su(shared) as conn:
+        before = conn.execute(checks).fetchone()
+    attacks = ("alter domain core.channel drop constraint channel_known",
+               "alter domain core.enquiry_reference drop constraint enquiry_reference_format",
+               "alter domain core.priority rename constraint priority_known to anything_goes",
+               "drop domain core.channel cascade",
+               "insert into core.channels (channel, label) values ('pigeon', 'Carrier pigeon')",
+               "insert into core.priorities (priority, label, sla_factor, sort_order) values ('never', 'Never', 9, 99)",
+               "select core.compile_reference_types()")
+    with shared.connect() as conn:
+        for attack in attacks:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                with act_as(conn, shared.a.actor(role)) as cur:
+                    cur.execute(attack)
+    with su(shared) as conn:
+        assert conn.execute(checks).fetchone() == before
+        assert conn.execute("select count(*) from core.channels where channel = 'pigeon'").fetchone()[0] == 0
+
+
 def public_database_privileges(admin_dsn: str, dbname: str) -> list[tuple]:
     """(grantee, privilege) on the database itself; grantee '-' is PUBLIC."""
     with psycopg.connect(admin_dsn) as conn:

@@ -99,7 +99,7 @@ CASES = {
     "enquiry-body-oversize": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-9", contact_id=w.a.contact_id, enquiry_type="general", channel="email", subject="s", body="b" * 20_001), "23514", "body"),
     "enquiry-hostile-reference": ("caseworker", lambda c, w: casework.create_enquiry(c, reference=HOSTILE, contact_id=w.a.contact_id, enquiry_type="general", channel="email", subject="s", body="b"), "23514", "reference"),
     "enquiry-duplicate-reference": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-000001", contact_id=w.a.contact_id, enquiry_type="general", channel="email", subject="s", body="b"), "23505", "reference"),
-    "enquiry-unknown-channel": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-9", contact_id=w.a.contact_id, enquiry_type="general", channel="fax", subject="s", body="b"), "23503", "channel"),
+    "enquiry-unknown-channel": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-9", contact_id=w.a.contact_id, enquiry_type="general", channel="fax", subject="s", body="b"), "23514", "core.channel"),
     "enquiry-unhandled-type": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-9", contact_id=w.a.contact_id, enquiry_type="alien", channel="email", subject="s", body="b"), "EL106", "alien"),
     "enquiry-malformed-contact": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-9", contact_id="x", enquiry_type="general", channel="email", subject="s", body="b"), "22P02", "uuid"),
     "enquiry-none-contact": ("caseworker", lambda c, w: casework.create_enquiry(c, reference="AAA-9", contact_id=None, enquiry_type="general", channel="email", subject="s", body="b"), "23502", "contact_id"),
@@ -108,7 +108,7 @@ CASES = {
     "note-unknown-direction": ("caseworker", lambda c, w: casework.add_note(c, w.a.enquiry_id, "x", direction="sideways"), "23514", "direction"),
     "note-body-none": ("caseworker", lambda c, w: casework.add_note(c, w.a.enquiry_id, None), "23502", "body"),
     "note-body-oversize": ("caseworker", lambda c, w: casework.add_note(c, w.a.enquiry_id, "x" * 100_001), "23514", "body"),
-    "note-unknown-channel": ("caseworker", lambda c, w: casework.add_note(c, w.a.enquiry_id, "x", direction="outbound", channel="fax"), "23503", "channel"),
+    "note-unknown-channel": ("caseworker", lambda c, w: casework.add_note(c, w.a.enquiry_id, "x", direction="outbound", channel="fax"), "23514", "core.channel"),
     "note-malformed-enquiry": ("caseworker", lambda c, w: casework.add_note(c, HOSTILE, "x"), "22P02", "uuid"),
     "note-other-departments-enquiry": ("caseworker", lambda c, w: casework.add_note(c, w.b.enquiry_id, "x"), "23503", "enquiry"),
     # escalations

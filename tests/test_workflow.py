@@ -209,6 +209,80 @@ def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
     assert su.execute("select array_agg(s order by status) from core.statuses s").fetchone()[0] == before
 
 
+def test_a_channel_or_priority_is_never_deleted_or_renamed(w, su):
+    """sql/034 replaced the foreign keys into core.channels and core.priorities by types compiled
+    from them: no value may disappear from under the rows and audit entries that name it, in
+    use or not, for the owner and a superuser alike."""
+    before = su.execute("select (select array_agg(c order by channel) from core.channels c)::text, "
+                        "(select array_agg(p order by priority) from core.priorities p)::text").fetchone()
+    for as_owner in (False, True):
+        for statement in ("delete from core.channels where channel = 'email'",
+                          "delete from core.channels",
+                          "update core.channels set channel = 'e_mail' where channel = 'email'",
+                          "truncate core.channels cascade",
+                          "delete from core.priorities where priority = 'low'",
+                          "update core.priorities set priority = 'routine' where priority = 'normal'",
+                          "truncate core.priorities cascade"):
+            with pytest.raises(psycopg.Error) as err:
+                with su.transaction():
+                    if as_owner:
+                        su.execute("set local role enquiries_owner")
+                    su.execute(statement)
+            assert err.value.sqlstate == "EL207", (statement, err.value)
+    with su.transaction(force_rollback=True):   # describing one is still allowed
+        assert su.execute("update core.channels set label = 'E-mail' where channel = 'email'").rowcount == 1
+        assert su.execute("update core.priorities set sla_factor = 0.9 where priority = 'normal'").rowcount == 1
+    assert su.execute("select (select array_agg(c order by channel) from core.channels c)::text, "
+                      "(select array_agg(p order by priority) from core.priorities p)::text").fetchone() == before
+
+
+def test_channels_and_priorities_are_checked_by_types_compiled_from_their_tables(world):
+    """Every column naming a channel or a priority refuses a value its table does not hold
+    (23514 naming the type), and a row added to the table is accepted from the next statement,
+    also in a session that checked values before (the compiled check is a catalog change)."""
+    a = world.a
+    cw = a.actor("caseworker")
+
+    def attempts(channel: str, priority: str) -> dict[str, object]:
+        """What writing `channel` / `priority` in each column gives: None, or the refusal."""
+        out = {}
+        writes = {
+            "contacts.preferred_channel": lambda cur: cur.execute(
+                "insert into tenant.contacts (full_name, preferred_channel) values ('A Citizen', %s)", [channel]),
+            "enquiries.channel": lambda cur: new_enquiry_with(cur, channel=channel, priority="normal"),
+            "enquiries.priority": lambda cur: new_enquiry_with(cur, channel="email", priority=priority),
+            "notes.channel": lambda cur: casework.add_note(cur, a.enquiry_id, "Replied.", direction="outbound",
+                                                           channel=channel),
+        }
+        for column, write in writes.items():
+            try:
+                with act_as(conn, cw) as cur:
+                    write(cur)
+                out[column] = None
+            except (psycopg.Error, DatabaseError) as err:
+                out[column] = (err.sqlstate, str(err))
+        return out
+
+    def new_enquiry_with(cur, *, channel: str, priority: str):
+        return casework.create_enquiry(cur, reference=f"WF-{next(_references):06d}", contact_id=a.contact_id,
+                                       enquiry_type="general", channel=channel, subject="A question",
+                                       body="Some text.", priority=priority)
+
+    with world.connect() as conn:
+        assert set(attempts("email", "normal").values()) == {None}
+        refused = attempts("sms", "whenever")
+        for column, refusal in refused.items():
+            domain = "core.priority" if column.endswith("priority") else "core.channel"
+            assert refusal is not None and refusal[0] == "23514" and domain in refusal[1], (column, refusal)
+        with psycopg.connect(world.dsn, autocommit=True) as su:
+            su.execute("insert into core.channels (channel, label) values ('sms', 'Text message')")
+            after_channel = attempts("sms", "whenever")
+            assert {c for c, refusal in after_channel.items() if refusal} == {"enquiries.priority"}, after_channel
+            su.execute("insert into core.priorities (priority, label, sla_factor, sort_order) "
+                       "values ('whenever', 'Whenever', 3, 50)")
+        assert attempts("sms", "whenever") == dict.fromkeys(refused)
+
+
 # -- the compiled workflow (sql/031) ------------------------------------------------------------------
 @pytest.mark.req("REQ-WF-1")
 def test_the_compiled_workflow_answers_what_the_tables_say(su):
@@ -709,6 +783,32 @@ def test_a_step_that_keeps_the_assignee_and_closure_writes_no_index_entry(world)
             v = casework.transition(cur, enquiry, "in_progress", version=v)
             casework.transition(cur, enquiry, "in_progress", version=v, assign_to=sup.staff_id)
             assert cur.execute(counts).fetchone() == (hot + 1, updated + 2)
+
+
+def test_enquiry_text_is_checked_when_written_not_at_every_step(world):
+    """The reference's format and the subject's and body's lengths are the rules of their types
+    (sql/033), so a workflow step, which writes none of them, does not check them again (a
+    table CHECK would, on every UPDATE), and writing one does, on UPDATE as on INSERT."""
+    a = world.a
+    cw = a.actor("caseworker")
+    with world.connect() as conn:
+        enquiry, v = in_progress(conn, a)
+        with psycopg.connect(world.dsn, autocommit=True) as su:
+            # a rule no stored value meets, not validated against the rows already stored
+            for domain in ("enquiry_reference", "enquiry_subject", "enquiry_body"):
+                su.execute(f"alter domain core.{domain} add constraint nothing_stored_passes check (value = '!') not valid")
+        with act_as(conn, cw) as cur:
+            v = casework.transition(cur, enquiry, "awaiting_citizen", version=v)
+        for column in ("reference", "subject", "body"):
+            with pytest.raises(psycopg.errors.CheckViolation, match=f"core.enquiry_{column}"):
+                with act_as(conn, cw) as cur:
+                    cur.execute(f"update tenant.enquiries set {column} = {column} || 'X', version = %s "
+                                "where enquiry_id = %s", [v + 1, enquiry])
+        with pytest.raises(DatabaseError, match="23514.*core.enquiry_reference.*nothing_stored_passes"):
+            new_enquiry(conn, cw, a.contact_id)
+        with act_as(conn, cw) as cur:
+            assert cur.execute("select status, version from tenant.enquiries where enquiry_id = %s",
+                               [enquiry]).fetchone() == ("awaiting_citizen", v)
 
 
 # -- derived timestamps --------------------------------------------------------------------------
