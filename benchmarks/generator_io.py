@@ -126,8 +126,12 @@ def main() -> None:
           f"bgwriter {by_bgwriter:,}, backends {by_backends:,} ({by_backends / n:.2f} per enquiry)")
     cores = os.cpu_count() or 1
     print(f"CPU, of {cores} cores x {seconds:.0f} s = {cores * seconds:.0f} s: " + ", ".join(
-        f"{kind} {used:.0f} s ({used / (cores * seconds):.0%})" for kind, used in sorted(cpu.items(), key=lambda kv: -kv[1]))
+        f"{kind} {used:.1f} s ({used / (cores * seconds):.0%})" for kind, used in sorted(cpu.items(), key=lambda kv: -kv[1]))
         + f"; idle {max(0.0, cores * seconds - sum(cpu.values())) / (cores * seconds):.0%}")
+    # The client does the same work in every variant, so this ratio moves only with the server's
+    # work, not with the machine's speed (docs/benchmarks.md, fourth pass).
+    if cpu.get("generator (client)"):
+        print(f"server / client CPU: {cpu.get('server backends', 0.0) / cpu['generator (client)']:.2f}")
     misses = sum(r[2] for r in relations)
     print(f"blocks read into shared buffers (misses): {misses:,} ({misses / n:.1f} per enquiry)")
     print(f"{'relation':<48} {'kind':<6} {'misses/enq':>10} {'hits/enq':>9} {'MiB':>8}")
