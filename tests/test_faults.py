@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -38,9 +39,10 @@ import psycopg
 from enquiries_lab.errors import LabError
 from enquiries_lab.generator import Params, generate
 params = Params(**json.loads(sys.argv[2]))
+jobs = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 try:
     with psycopg.connect(sys.argv[1], autocommit=True, application_name={APPLICATION_NAME!r}) as conn:
-        summary = generate(conn, params)
+        summary = generate(conn, params, jobs=jobs, dsn=sys.argv[1])
     print(f"generated {{summary.enquiries}} enquiries in {{summary.batches}} batches, {{summary.skipped_batches}} resumed")
 except (LabError, psycopg.Error) as err:
     print(f"error: {{' '.join(str(err).split())}}", file=sys.stderr)
@@ -53,8 +55,8 @@ def params_json(params: Params) -> str:
                        "batch_size": params.batch_size})
 
 
-def start_generator(dsn: str, params: Params) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", GENERATE, dsn, params_json(params)], stdout=subprocess.PIPE,
+def start_generator(dsn: str, params: Params, jobs: int = 1) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", GENERATE, dsn, params_json(params), str(jobs)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, start_new_session=True)
 
 
@@ -147,6 +149,60 @@ def test_terminating_the_generators_backend_mid_batch_loses_nothing_and_it_resum
         assert generation_problems(dsn) == {}
         print(f"\ngenerator backend terminated {len(log)} times mid-batch (committed batches at each kill, exit, "
               f"message): {log}; resumed: {out.strip()}")
+    finally:
+        drop_db(admin_dsn, name)
+
+
+def job_processes(pid: int) -> list[int]:
+    """The generator's job processes: children of `pid` started by multiprocessing's spawn
+    (not its resource tracker)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid and b"spawn_main" in cmdline:
+                children.append(int(entry))
+    return children
+
+
+@pytest.mark.req("REQ-ATK-2")
+def test_a_killed_job_process_stops_the_run_in_one_line_and_it_resumes_to_the_same_data(
+        admin_dsn, migrated_template, clean_digest):
+    """With --jobs 2, SIGKILL one of the job processes while batches are in flight: the run must
+    stop (not wait for ever on a batch nobody will finish) with one line, leave only complete
+    batches, and a second run must finish the same data."""
+    name = new_name("faultjob")
+    dsn = create_db(admin_dsn, name, template=migrated_template)
+    try:
+        proc = start_generator(dsn, PARAMS, jobs=2)
+        try:
+            deadline = time.monotonic() + 120
+            with psycopg.connect(dsn, autocommit=True) as su:
+                while committed_batches(su) < 1 and proc.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            victims = job_processes(proc.pid)
+            assert proc.poll() is None and victims, "the generation finished before a job process could be killed"
+            os.kill(victims[0], signal.SIGKILL)
+        finally:
+            try:
+                out, err = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:   # hung: take its job processes down with it
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+                pytest.fail(f"the generation hung after a job process was killed: {err[-500:]}")
+        assert proc.returncode == 1 and len(err.strip().splitlines()) == 1, (out, err)
+        assert "generator process ended unexpectedly" in err and "Traceback" not in err, err
+        assert generation_problems(dsn) == {}
+        proc = start_generator(dsn, PARAMS, jobs=2)
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert dataset_digest(conn) == clean_digest
+        assert generation_problems(dsn) == {}
     finally:
         drop_db(admin_dsn, name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -12,7 +13,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import psycopg
 from psycopg import sql
@@ -467,10 +468,13 @@ class _Engine:
                     run.append(b)
         return sorted(out, key=lambda j: (j[2] / max(self.plans[j[0]].enquiries, 1), j[0]))
 
-    def run(self, conn: psycopg.Connection, job: Job) -> tuple[int, int]:
+    def simulate(self, job: Job) -> list[SimulatedEnquiry]:
+        index, _, first, count, _ = job
+        return _simulate_batch(self.params, self.plans[index], first, count, self.calendar, self.pools, self.rules)
+
+    def load(self, conn: psycopg.Connection, job: Job, sims: list[SimulatedEnquiry]) -> tuple[int, int]:
         index, batch_no, first, count, start_round = job   # batch_no: the batch's first block
         plan = self.plans[index]
-        sims = _simulate_batch(self.params, plan, first, count, self.calendar, self.pools, self.rules)
         try:
             events = _load_batch(conn, self.key, plan, batch_no, sims, start_round)
         except psycopg.Error as err:
@@ -486,19 +490,84 @@ class _Engine:
                            f"({describe_db_error(err)}); nothing of that round of the batch was written") from None
         return (count if start_round == 0 else 0), events
 
+    def run(self, conn: psycopg.Connection, jobs: Iterable[Job]) -> Iterator[tuple[int, int]]:
+        """(enquiries, events) of each job, in order. Simulating the next batch in a thread
+        while this one loads was tried and was slower (docs/benchmarks.md, fifth pass): the
+        client's Python and the loading contend for one interpreter, and the cores were busy."""
+        for job in jobs:
+            yield self.load(conn, job, self.simulate(job))
 
-_worker: tuple[_Engine, psycopg.Connection] | None = None
+
+def _worker(dsn: str, params: Params, rules: dict, todo: "multiprocessing.Queue", done: "multiprocessing.Queue") -> None:
+    """A job process: takes jobs from `todo` until its None and reports each job's result, then
+    "finished", on `done`; a LabError is reported as its message (the one line the user sees)."""
+    try:
+        try:
+            conn = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as err:
+            from enquiries_lab.errors import describe_db_error
+
+            raise LabError(f"a generator process could not connect ({describe_db_error(err)})") from None
+        with conn:
+            for result in _Engine(params, rules).run(conn, _while_the_parent_lives(todo)):
+                done.put(("result", result))
+    except LabError as err:
+        done.put(("error", str(err)))
+        return
+    done.put(("finished", None))
 
 
-def _worker_init(dsn: str, params: Params, rules: dict) -> None:
-    global _worker
-    _worker = (_Engine(params, rules), psycopg.connect(dsn, autocommit=True))
+def _while_the_parent_lives(todo: "multiprocessing.Queue") -> Iterator[Job]:
+    """The jobs of the queue until its None, or until the process that started this one is gone
+    (killed: the queue still holds the jobs it put there, and nobody would see their results)."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    while (job := todo.get()) is not None:
+        if parent is not None and not parent.is_alive():
+            return
+        yield job
 
 
-def _worker_run(job: Job) -> tuple[int, int]:
-    assert _worker is not None
-    engine, conn = _worker
-    return engine.run(conn, job)
+def _in_processes(dsn: str, params: Params, rules: dict, todo: list[Job], jobs: int) -> Iterator[tuple[int, int]]:
+    """Results of `todo` run by `jobs` processes that take the next job as they become free."""
+    import multiprocessing
+    import queue
+
+    ctx = multiprocessing.get_context("spawn")
+    jobs_q, done_q = ctx.Queue(), ctx.Queue()
+    for job in todo:
+        jobs_q.put(job)
+    for _ in range(jobs):
+        jobs_q.put(None)   # one each: a process stops taking jobs after its first None
+    workers = [ctx.Process(target=_worker, args=(dsn, params, rules, jobs_q, done_q), daemon=True) for _ in range(jobs)]
+    for w in workers:
+        w.start()
+    try:
+        finished = 0
+        while finished < jobs:
+            try:
+                kind, value = done_q.get(timeout=0.5)
+            except queue.Empty:
+                kind = None
+            if any(w.exitcode not in (None, 0) for w in workers):
+                # killed, or a bug (its traceback is above): its batch in flight rolled back
+                raise LabError("a generator process ended unexpectedly; the batches it committed are complete, "
+                               "run the same command again to resume")
+            if kind is None:
+                continue
+            if kind == "error":
+                raise LabError(value)
+            if kind == "finished":
+                finished += 1
+            else:
+                yield value
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+        for w in workers:
+            w.join()
 
 
 def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None,
@@ -546,23 +615,13 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
         progress(already, 0)
 
     total_enquiries = total_events = 0
-    if jobs == 1:
-        results = (engine.run(conn, job) for job in todo)
-        pool = None
-    else:
-        import multiprocessing
-
-        pool = multiprocessing.get_context("spawn").Pool(jobs, _worker_init, (dsn, params, rules))
-        results = pool.imap_unordered(_worker_run, todo)
-    try:
+    results = engine.run(conn, todo) if jobs == 1 else _in_processes(dsn, params, rules, todo, jobs)
+    with contextlib.closing(results):
         for count, events in results:
             total_enquiries += count
             total_events += events
             if progress:
                 progress(count, events)
-    finally:
-        if pool is not None:
-            pool.terminate()
     conn.execute("update lab_meta.generation_runs set finished_at = now() where run_key = %s and finished_at is null", [key])
     return RunSummary(key, total_enquiries, total_events, len(todo), skipped, time.perf_counter() - started,
                       [(p.code, p.enquiries) for p in engine.plans])
