@@ -207,6 +207,34 @@ def test_a_killed_job_process_stops_the_run_in_one_line_and_it_resumes_to_the_sa
         drop_db(admin_dsn, name)
 
 
+def test_a_run_stopped_by_a_killed_job_process_exits_even_with_thousands_of_batches_queued(
+        admin_dsn, migrated_template):
+    """The queue of a large run holds more jobs than a pipe's buffer; once a job process dies,
+    the rest are never taken, and the generator must still exit (it waited at exit for the
+    queue to drain, for ever, before `cancel_join_thread`)."""
+    name = new_name("faultqueue")
+    dsn = create_db(admin_dsn, name, template=migrated_template)
+    try:
+        proc = start_generator(dsn, Params(enquiries=200_000, departments=3, seed=8, batch_size=50), jobs=2)
+        try:
+            deadline = time.monotonic() + 120
+            with psycopg.connect(dsn, autocommit=True) as su:
+                while committed_batches(su) < 1 and proc.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            victims = job_processes(proc.pid)
+            assert proc.poll() is None and victims
+            os.kill(victims[0], signal.SIGKILL)
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail("the generator did not exit after a job process was killed")
+        assert proc.returncode == 1 and "generator process ended unexpectedly" in err, (out, err)
+        assert generation_problems(dsn) == {}
+    finally:
+        drop_db(admin_dsn, name)
+
+
 @pytest.fixture
 def loaded(admin_dsn, migrated_template):
     name = new_name("faultload")

@@ -568,6 +568,9 @@ def _in_processes(dsn: str, params: Params, rules: dict, todo: list[Job], jobs: 
                 w.terminate()
         for w in workers:
             w.join()
+        # jobs nobody will take any more must not keep this process from exiting (a large run's
+        # queue holds more than a pipe's buffer)
+        jobs_q.cancel_join_thread()
 
 
 def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None,
