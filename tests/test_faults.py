@@ -169,6 +169,27 @@ def job_processes(pid: int) -> list[int]:
     return children
 
 
+def kill_a_job_process_once_a_batch_committed(dsn: str, proc: subprocess.Popen, timeout: float) -> tuple[int, str, str]:
+    """SIGKILL one of the generator's job processes once a batch has committed; the generator's
+    (exit status, stdout, stderr) once it exits, or a failure if it is still running `timeout` s later."""
+    try:
+        deadline = time.monotonic() + 120
+        with psycopg.connect(dsn, autocommit=True) as su:
+            while committed_batches(su) < 1 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+        victims = job_processes(proc.pid)
+        assert proc.poll() is None and victims, "the generation finished before a job process could be killed"
+        os.kill(victims[0], signal.SIGKILL)
+    finally:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:   # hung: take its job processes down with it
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, err = proc.communicate()
+            pytest.fail(f"the generator did not exit after a job process was killed: {err[-500:]}")
+    return proc.returncode, out, err
+
+
 @pytest.mark.req("REQ-ATK-2")
 def test_a_killed_job_process_stops_the_run_in_one_line_and_it_resumes_to_the_same_data(
         admin_dsn, migrated_template, clean_digest):
@@ -178,23 +199,9 @@ def test_a_killed_job_process_stops_the_run_in_one_line_and_it_resumes_to_the_sa
     name = new_name("faultjob")
     dsn = create_db(admin_dsn, name, template=migrated_template)
     try:
-        proc = start_generator(dsn, PARAMS, jobs=2)
-        try:
-            deadline = time.monotonic() + 120
-            with psycopg.connect(dsn, autocommit=True) as su:
-                while committed_batches(su) < 1 and proc.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
-            victims = job_processes(proc.pid)
-            assert proc.poll() is None and victims, "the generation finished before a job process could be killed"
-            os.kill(victims[0], signal.SIGKILL)
-        finally:
-            try:
-                out, err = proc.communicate(timeout=120)
-            except subprocess.TimeoutExpired:   # hung: take its job processes down with it
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, err = proc.communicate()
-                pytest.fail(f"the generation hung after a job process was killed: {err[-500:]}")
-        assert proc.returncode == 1 and len(err.strip().splitlines()) == 1, (out, err)
+        returncode, out, err = kill_a_job_process_once_a_batch_committed(dsn, start_generator(dsn, PARAMS, jobs=2),
+                                                                         timeout=120)
+        assert returncode == 1 and len(err.strip().splitlines()) == 1, (out, err)
         assert "generator process ended unexpectedly" in err and "Traceback" not in err, err
         assert generation_problems(dsn) == {}
         proc = start_generator(dsn, PARAMS, jobs=2)
@@ -215,21 +222,9 @@ def test_a_run_stopped_by_a_killed_job_process_exits_even_with_thousands_of_batc
     name = new_name("faultqueue")
     dsn = create_db(admin_dsn, name, template=migrated_template)
     try:
-        proc = start_generator(dsn, Params(enquiries=200_000, departments=3, seed=8, batch_size=50), jobs=2)
-        try:
-            deadline = time.monotonic() + 120
-            with psycopg.connect(dsn, autocommit=True) as su:
-                while committed_batches(su) < 1 and proc.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
-            victims = job_processes(proc.pid)
-            assert proc.poll() is None and victims
-            os.kill(victims[0], signal.SIGKILL)
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            pytest.fail("the generator did not exit after a job process was killed")
-        assert proc.returncode == 1 and "generator process ended unexpectedly" in err, (out, err)
+        returncode, out, err = kill_a_job_process_once_a_batch_committed(
+            dsn, start_generator(dsn, Params(enquiries=200_000, departments=3, seed=8, batch_size=50), jobs=2), timeout=60)
+        assert returncode == 1 and "generator process ended unexpectedly" in err, (out, err)
         assert generation_problems(dsn) == {}
     finally:
         drop_db(admin_dsn, name)

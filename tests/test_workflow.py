@@ -184,6 +184,18 @@ def test_every_illegal_transition_is_refused(w, su, conn, from_status):
     assert status_version(su, enquiry) == (from_status, version)
 
 
+def assert_refused_as_owner_and_superuser(su, sqlstate: str, statements: list[str]) -> None:
+    """Each statement fails with `sqlstate`, run by the superuser and as the owner."""
+    for as_owner in (False, True):
+        for statement in statements:
+            with pytest.raises(psycopg.Error) as err:
+                with su.transaction():
+                    if as_owner:
+                        su.execute("set local role enquiries_owner")
+                    su.execute(statement)
+            assert err.value.sqlstate == sqlstate, (statement, as_owner, err.value)
+
+
 @pytest.mark.req("REQ-WF-1")
 def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
     """sql/029 dropped the status foreign key (the workflow trigger checks every status): no
@@ -192,17 +204,11 @@ def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
     enquiry, _ = in_progress(conn, w.a)
     assert status_version(su, enquiry)[0] == "in_progress"
     before = su.execute("select array_agg(s order by status) from core.statuses s").fetchone()[0]
-    for as_owner in (False, True):
-        for statement in ("delete from core.statuses where status = 'in_progress'",
-                          "delete from core.statuses",
-                          "update core.statuses set status = 'working' where status = 'in_progress'",
-                          "truncate core.statuses cascade"):
-            with pytest.raises(psycopg.Error) as err:
-                with su.transaction():
-                    if as_owner:
-                        su.execute("set local role enquiries_owner")
-                    su.execute(statement)
-            assert err.value.sqlstate == "EL207", (statement, err.value)
+    assert_refused_as_owner_and_superuser(su, "EL207", [
+        "delete from core.statuses where status = 'in_progress'",
+        "delete from core.statuses",
+        "update core.statuses set status = 'working' where status = 'in_progress'",
+        "truncate core.statuses cascade"])
     # describing a status is still allowed (and rolled back here: the world is shared)
     with su.transaction(force_rollback=True):
         assert su.execute("update core.statuses set label = 'Being worked on' where status = 'in_progress'").rowcount == 1
@@ -215,20 +221,14 @@ def test_a_channel_or_priority_is_never_deleted_or_renamed(w, su):
     use or not, for the owner and a superuser alike."""
     before = su.execute("select (select array_agg(c order by channel) from core.channels c)::text, "
                         "(select array_agg(p order by priority) from core.priorities p)::text").fetchone()
-    for as_owner in (False, True):
-        for statement in ("delete from core.channels where channel = 'email'",
-                          "delete from core.channels",
-                          "update core.channels set channel = 'e_mail' where channel = 'email'",
-                          "truncate core.channels cascade",
-                          "delete from core.priorities where priority = 'low'",
-                          "update core.priorities set priority = 'routine' where priority = 'normal'",
-                          "truncate core.priorities cascade"):
-            with pytest.raises(psycopg.Error) as err:
-                with su.transaction():
-                    if as_owner:
-                        su.execute("set local role enquiries_owner")
-                    su.execute(statement)
-            assert err.value.sqlstate == "EL207", (statement, err.value)
+    assert_refused_as_owner_and_superuser(su, "EL207", [
+        "delete from core.channels where channel = 'email'",
+        "delete from core.channels",
+        "update core.channels set channel = 'e_mail' where channel = 'email'",
+        "truncate core.channels cascade",
+        "delete from core.priorities where priority = 'low'",
+        "update core.priorities set priority = 'routine' where priority = 'normal'",
+        "truncate core.priorities cascade"])
     with su.transaction(force_rollback=True):   # describing one is still allowed
         assert su.execute("update core.channels set label = 'E-mail' where channel = 'email'").rowcount == 1
         assert su.execute("update core.priorities set sla_factor = 0.9 where priority = 'normal'").rowcount == 1
