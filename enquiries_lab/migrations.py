@@ -60,6 +60,31 @@ create table if not exists lab_meta.profile_migrations (
 """
 
 
+# sql/001-014 is the baseline: every object in its final form, one file per concern. It
+# replaced a chain of 35 files (001-035, in git history up to commit 14cc873) that built the
+# same database in steps. Post-baseline migrations are ordinary numbered files from 036, so
+# no number above 035 ever meant two different files.
+BASELINE_LAST = 35
+# The pre-baseline chain's files (001_roles is the same file in both).
+PRE_BASELINE_FILES = frozenset((
+    "002_schemas", "003_context", "004_core_reference", "005_core_workflow", "006_audit_trail",
+    "007_ddl_guard", "008_tenant_organisation", "009_tenant_casework", "010_access_control",
+    "011_row_stamps_and_soft_delete", "012_audit_capture", "013_enquiry_workflow", "014_retention",
+    "015_app_views", "016_audit_reconstruction", "017_audit_seals", "018_audit_capture_rows",
+    "019_workflow_row_forms", "020_audit_snapshots_and_replay", "021_compliance_support",
+    "022_audit_query_settings", "023_audit_seal_batches", "024_disposal_cascade_set_based",
+    "025_audit_capture_typed", "026_context_functions_inlined", "027_unknown_priority_named",
+    "028_implied_tenant_foreign_keys_dropped", "029_enquiry_status_kept_by_the_workflow",
+    "030_time_ordered_keys", "031_workflow_compiled", "032_enquiry_updates_stay_on_their_page",
+    "033_enquiry_text_checked_when_written", "034_channels_and_priorities_as_types",
+    "035_enquiry_pages_keep_half_free",
+))
+PRE_BASELINE = (
+    "this database was migrated with the pre-baseline chain of migrations (001-035), which the "
+    "baseline replaced; its data is regenerable: run `enquiries-lab reset`, then migrate (nothing was changed)"
+)
+
+
 def sql_dir() -> Path:
     if os.environ.get(ENV_SQL_DIR):
         return Path(os.environ[ENV_SQL_DIR])
@@ -113,9 +138,18 @@ def _applied(conn: psycopg.Connection) -> dict[int, tuple[str, str, datetime]]:
     return {v: (n, c, at) for v, n, c, at in rows}
 
 
+def refuse_pre_baseline(migrations: list[Migration], applied: dict[int, tuple[str, str, datetime]]) -> None:
+    """A database migrated with the old chain holds its files' versions and names, which the baseline does not."""
+    files = {(m.version, m.name) for m in migrations}
+    if any(f"{v:03d}_{name}" in PRE_BASELINE_FILES and (v, name) not in files for v, (name, _, _) in applied.items()):
+        raise MigrationError(PRE_BASELINE)
+
+
 def status(conn: psycopg.Connection, directory: Path | None = None) -> list[MigrationState]:
-    files = {m.version: m for m in discover(directory)}
+    migrations = discover(directory)
+    files = {m.version: m for m in migrations}
     applied = _applied(conn)
+    refuse_pre_baseline(migrations, applied)
     states = []
     for version in sorted(files.keys() | applied.keys()):
         m = files.get(version)
@@ -150,6 +184,7 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
     migrations = discover(directory)
     conn.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
     try:
+        refuse_pre_baseline(migrations, _applied(conn))  # before anything is written
         with conn.transaction():
             conn.execute(BOOKKEEPING)
         applied = _applied(conn)

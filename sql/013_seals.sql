@@ -1,3 +1,11 @@
+-- 013 seals: tamper evidence: chained SHA-256 seals over the audit trail.
+--
+-- Part of the baseline (001-014): each object below is in its final form, in this file only;
+-- post-baseline changes are ordinary numbered migrations from 036. The pre-baseline chain
+-- (001-035, in git history up to 14cc873) built the same objects in steps; the guarantees and
+-- the measured reasons its files recorded are kept below, under the old file names.
+--
+-- ===== from 017_audit_seals.sql =====
 -- 017 audit seals: tamper evidence for the audit trail, sealed in batches off the write path.
 --
 -- The triggers of 006 stop everyone but a superuser; a superuser can still switch them off
@@ -37,79 +45,48 @@
 -- only turns their entries back into unsealed ones, which the anchor catches as well.
 -- seal() and verify() read every department, which forced RLS allows no lab role: they
 -- refuse anyone but a superuser (EL500), are not SECURITY DEFINER, and PUBLIC cannot run them.
+--
+-- ===== from 023_audit_seal_batches.sql =====
+-- 023 audit seal batches by id range: sealing a long unsealed stretch costs time in proportion
+-- to its length.
+--
+-- 017's audit.seal() found where each seal ends by sorting the ids of everything still
+-- unsealed and taking the first max_entries, once per seal: fine for the few thousand entries a
+-- regular run finds, quadratic for the first seal of a trail of millions. Now a seal covers at
+-- most max_entries consecutive *ids* (so still at most max_entries entries), read with one range
+-- scan through the BRIN index of 017.
+--
+-- Guarantees: as 017 (contiguous ranges chained to the previous seal, nothing sealed that a
+-- running transaction may still commit, superusers only); a range holding no entry at all (ids
+-- of rolled-back transactions) is widened rather than sealed empty, so every seal holds at least
+-- one entry.
 
-set local role enquiries_owner;
+-- Final definitions as a database migrated with the pre-baseline chain holds them (taken
+-- from pg_dump); bodies are checked when run, as in a restore.
+set local check_function_bodies = off;
+select pg_catalog.set_config('search_path', '', true);
 
-create table audit.seals (
-    seal_id            bigint primary key check (seal_id >= 1),   -- 1, 2, 3, ... (a gap is a removed seal)
-    first_entry_id     bigint not null check (first_entry_id >= 1),
-    last_entry_id      bigint not null,
-    entry_count        integer not null check (entry_count >= 1),
-    missing_entry_ids  int8multirange not null,   -- ids in the range that held no entry when sealed
-    entry_digests      bytea not null,            -- 8 bytes per entry, in entry id order
-    entries_hash       bytea not null check (length(entries_hash) = 32),
-    prev_hash          bytea not null check (length(prev_hash) = 32),
-    seal_hash          bytea not null check (length(seal_hash) = 32),
-    sealed_at          timestamptz not null,
-    sealed_by          name not null,
-    check (last_entry_id >= first_entry_id),
-    check (length(entry_digests) = 8 * entry_count)
-);
--- Digests are random bytes: compressing them is wasted effort.
-alter table audit.seals alter column entry_digests set storage external;
-
-comment on table audit.seals is
-    'Tamper evidence: chained SHA-256 seals over contiguous ranges of audit entries (audit.seal, audit.verify).';
-
-create trigger seals_immutable before update or delete on audit.seals
-    for each row execute function audit.refuse_change();
-create trigger seals_no_truncate before truncate on audit.seals
-    for each statement execute function audit.refuse_change();
-
-revoke all on audit.seals from public;
-revoke update, delete, truncate, references, trigger on audit.seals from enquiries_owner;
-
--- Lets a seal read only the entries after the previous one. BRIN: entries are appended in
--- roughly id order within each partition, so a few summary pages per partition suffice and
--- inserts barely notice it. tenant_id comes first only to keep "every index on a tenant-scoped
--- table leads with tenant_id" true without exceptions; a BRIN index serves conditions on any
--- of its columns.
-create index entries_entry_id on audit.entries using brin (tenant_id, entry_id);
-
--- The digest of one entry: SHA-256 of a canonical text of every stored field. Timestamps are
--- rendered in UTC (jsonb renders timestamp without time zone in ISO 8601), so the text does
--- not depend on the session's TimeZone or DateStyle. Fully qualified so that it can be inlined.
-create function audit.entry_digest(e audit.entries) returns bytea
-    language sql stable parallel safe
-    as $$
+-- audit.entry_digest(audit.entries) (function)
+CREATE FUNCTION audit.entry_digest(e audit.entries) RETURNS bytea
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
     select pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.jsonb_build_array(
         e.entry_id, e.tenant_id, pg_catalog.timezone('UTC', e.occurred_at), pg_catalog.timezone('UTC', e.recorded_at),
         e.backdated, e.actor_id, e.db_role, e.login_role, e.transaction_id::text, e.table_name, e.record_id,
         e.action, e.changed_columns, e.row_data, e.old_values)::text, 'UTF8'))
 $$;
 
-comment on function audit.entry_digest(audit.entries) is
-    'SHA-256 of an audit entry''s canonical text (format 1: every stored field, timestamps in UTC).';
 
--- The hash a seal stores: the previous seal's hash, the seal's own fields, and entries_hash.
-create function audit.seal_hash(prev_hash bytea, seal_id bigint, first_entry_id bigint, last_entry_id bigint,
-                                entry_count integer, missing_entry_ids int8multirange, entry_digests bytea,
-                                entries_hash bytea, sealed_at timestamptz, sealed_by name) returns bytea
-    language sql immutable parallel safe
-    as $$
-    select pg_catalog.sha256(prev_hash
-        || pg_catalog.convert_to(pg_catalog.jsonb_build_array(1, seal_id, first_entry_id, last_entry_id, entry_count,
-               missing_entry_ids::text, pg_catalog.timezone('UTC', sealed_at), sealed_by)::text, 'UTF8')
-        || pg_catalog.sha256(entry_digests)
-        || entries_hash)
-$$;
+ALTER FUNCTION audit.entry_digest(e audit.entries) OWNER TO enquiries_owner;
 
--- Seals and verification read every department: only a superuser can (RLS is forced and no
--- lab role has BYPASSRLS). Anyone else would silently see a part of the trail.
-create function audit.require_superuser(what text) returns void
-    language plpgsql stable
-    set search_path = pg_catalog, pg_temp
-    as $$
+-- audit.FUNCTION entry_digest(e audit.entries) (comment)
+COMMENT ON FUNCTION audit.entry_digest(e audit.entries) IS 'SHA-256 of an audit entry''s canonical text (format 1: every stored field, timestamps in UTC).';
+
+-- audit.require_superuser(text) (function)
+CREATE FUNCTION audit.require_superuser(what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
 begin
     if not coalesce((select rolsuper from pg_roles where rolname = current_user), false) then
         raise exception '% needs a superuser: it must read every department''s audit entries', what
@@ -118,11 +95,15 @@ begin
 end
 $$;
 
-create function audit.seal(max_entries integer default 100000, wait_for interval default '30 seconds')
-    returns table (seal_id bigint, first_entry_id bigint, last_entry_id bigint, entry_count integer, seal_hash text)
-    language plpgsql
-    set search_path = pg_catalog, pg_temp
-    as $$
+
+ALTER FUNCTION audit.require_superuser(what text) OWNER TO enquiries_owner;
+
+-- audit.seal(integer, interval) (function)
+CREATE FUNCTION audit.seal(max_entries integer DEFAULT 100000, wait_for interval DEFAULT '00:00:30'::interval) RETURNS TABLE(seal_id bigint, first_entry_id bigint, last_entry_id bigint, entry_count integer, seal_hash text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    AS $$
 declare
     sequence_name constant regclass := pg_get_serial_sequence('audit.entries', 'entry_id')::regclass;
     genesis constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
@@ -132,8 +113,6 @@ declare
     deadline timestamptz;
     head audit.seals;
     s audit.seals;
-    n integer;
-    max_id bigint;
     digests bytea;
     short_digests bytea;
 begin
@@ -187,20 +166,23 @@ begin
         s.seal_id := s.seal_id + 1;
         s.first_entry_id := s.last_entry_id + 1;
         exit when s.first_entry_id > horizon;
-        -- Where this seal ends: after max_entries entries (sorting ids only), or at the horizon.
-        select count(*), max(x.entry_id) into n, max_id
-        from (select e.entry_id from audit.entries e
-              where e.entry_id between s.first_entry_id and horizon
-              order by e.entry_id limit max_entries) x;
-        exit when n = 0;   -- only ids of rolled-back transactions left: the next seal covers them
-        s.last_entry_id := case when n < max_entries then horizon else max_id end;
-        select count(*), string_agg(b.d, ''::bytea order by b.entry_id), string_agg(substr(b.d, 1, 8), ''::bytea order by b.entry_id),
-               int8multirange(int8range(s.first_entry_id, s.last_entry_id, '[]'))
-                   - range_agg(int8range(b.entry_id, b.entry_id, '[]'))
-        into s.entry_count, digests, short_digests, s.missing_entry_ids
-        from (select e.entry_id, audit.entry_digest(e) as d
-              from audit.entries e where e.entry_id between s.first_entry_id and s.last_entry_id
-              offset 0) b;   -- not flattened: each digest is computed once
+        -- At most max_entries ids per seal: a range the BRIN index finds directly, with no sort
+        -- over everything still unsealed. A range holding no entry (only ids of rolled-back
+        -- transactions) is widened until it holds one or reaches the horizon.
+        s.last_entry_id := s.first_entry_id - 1;
+        loop
+            s.last_entry_id := least(horizon, s.last_entry_id + max_entries);
+            select count(*), string_agg(b.d, ''::bytea order by b.entry_id),
+                   string_agg(substr(b.d, 1, 8), ''::bytea order by b.entry_id),
+                   int8multirange(int8range(s.first_entry_id, s.last_entry_id, '[]'))
+                       - range_agg(int8range(b.entry_id, b.entry_id, '[]'))
+            into s.entry_count, digests, short_digests, s.missing_entry_ids
+            from (select e.entry_id, audit.entry_digest(e) as d
+                  from audit.entries e where e.entry_id between s.first_entry_id and s.last_entry_id
+                  offset 0) b;   -- not flattened: each digest is computed once
+            exit when s.entry_count > 0 or s.last_entry_id = horizon;
+        end loop;
+        exit when s.entry_count = 0;   -- nothing but unused ids up to the horizon: the next seal covers them
         s.entry_digests := short_digests;
         s.entries_hash := sha256(digests);
         s.sealed_at := clock_timestamp();
@@ -214,19 +196,36 @@ begin
         entry_count := s.entry_count;
         seal_hash := encode(s.seal_hash, 'hex');
         return next;
-        exit when n < max_entries;
     end loop;
 end
 $$;
 
-comment on function audit.seal(integer, interval) is
-    'Seals every committed, unsealed audit entry in chained seals of at most max_entries entries; superuser only.';
 
-create function audit.verify(from_seal bigint default 1)
-    returns table (problem text, seal_id bigint, entry_id bigint, detail text)
-    language plpgsql
-    set search_path = pg_catalog, pg_temp
-    as $$
+ALTER FUNCTION audit.seal(max_entries integer, wait_for interval) OWNER TO enquiries_owner;
+
+-- audit.FUNCTION seal(max_entries integer, wait_for interval) (comment)
+COMMENT ON FUNCTION audit.seal(max_entries integer, wait_for interval) IS 'Seals every committed, unsealed audit entry in chained seals of at most max_entries consecutive ids; superuser only.';
+
+-- audit.seal_hash(bytea, bigint, bigint, bigint, integer, int8multirange, bytea, bytea, timestamp with time zone, name) (function)
+CREATE FUNCTION audit.seal_hash(prev_hash bytea, seal_id bigint, first_entry_id bigint, last_entry_id bigint, entry_count integer, missing_entry_ids int8multirange, entry_digests bytea, entries_hash bytea, sealed_at timestamp with time zone, sealed_by name) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select pg_catalog.sha256(prev_hash
+        || pg_catalog.convert_to(pg_catalog.jsonb_build_array(1, seal_id, first_entry_id, last_entry_id, entry_count,
+               missing_entry_ids::text, pg_catalog.timezone('UTC', sealed_at), sealed_by)::text, 'UTF8')
+        || pg_catalog.sha256(entry_digests)
+        || entries_hash)
+$$;
+
+
+ALTER FUNCTION audit.seal_hash(prev_hash bytea, seal_id bigint, first_entry_id bigint, last_entry_id bigint, entry_count integer, missing_entry_ids int8multirange, entry_digests bytea, entries_hash bytea, sealed_at timestamp with time zone, sealed_by name) OWNER TO enquiries_owner;
+
+-- audit.verify(bigint) (function)
+CREATE FUNCTION audit.verify(from_seal bigint DEFAULT 1) RETURNS TABLE(problem text, seal_id bigint, entry_id bigint, detail text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    AS $$
 declare
     genesis constant bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
     s audit.seals;
@@ -315,8 +314,68 @@ begin
 end
 $$;
 
-comment on function audit.verify(bigint) is
-    'Recomputes the seal chain from the stored entries; one row per problem naming the entry or seal, plus an ''unsealed'' row (not a failure).';
 
-revoke all on function audit.entry_digest(audit.entries), audit.seal_hash(bytea, bigint, bigint, bigint, integer, int8multirange, bytea, bytea, timestamptz, name),
-    audit.require_superuser(text), audit.seal(integer, interval), audit.verify(bigint) from public;
+ALTER FUNCTION audit.verify(from_seal bigint) OWNER TO enquiries_owner;
+
+-- audit.FUNCTION verify(from_seal bigint) (comment)
+COMMENT ON FUNCTION audit.verify(from_seal bigint) IS 'Recomputes the seal chain from the stored entries; one row per problem naming the entry or seal, plus an ''unsealed'' row (not a failure).';
+
+-- audit.seals (table)
+CREATE TABLE audit.seals (
+    seal_id bigint NOT NULL,
+    first_entry_id bigint NOT NULL,
+    last_entry_id bigint NOT NULL,
+    entry_count integer NOT NULL,
+    missing_entry_ids int8multirange NOT NULL,
+    entry_digests bytea NOT NULL,
+    entries_hash bytea NOT NULL,
+    prev_hash bytea NOT NULL,
+    seal_hash bytea NOT NULL,
+    sealed_at timestamp with time zone NOT NULL,
+    sealed_by name NOT NULL,
+    CONSTRAINT seals_check CHECK ((last_entry_id >= first_entry_id)),
+    CONSTRAINT seals_check1 CHECK ((length(entry_digests) = (8 * entry_count))),
+    CONSTRAINT seals_entries_hash_check CHECK ((length(entries_hash) = 32)),
+    CONSTRAINT seals_entry_count_check CHECK ((entry_count >= 1)),
+    CONSTRAINT seals_first_entry_id_check CHECK ((first_entry_id >= 1)),
+    CONSTRAINT seals_prev_hash_check CHECK ((length(prev_hash) = 32)),
+    CONSTRAINT seals_seal_hash_check CHECK ((length(seal_hash) = 32)),
+    CONSTRAINT seals_seal_id_check CHECK ((seal_id >= 1))
+);
+ALTER TABLE ONLY audit.seals ALTER COLUMN entry_digests SET STORAGE EXTERNAL;
+
+
+ALTER TABLE audit.seals OWNER TO enquiries_owner;
+
+-- audit.TABLE seals (comment)
+COMMENT ON TABLE audit.seals IS 'Tamper evidence: chained SHA-256 seals over contiguous ranges of audit entries (audit.seal, audit.verify).';
+
+-- audit.seals seals_pkey (constraint)
+ALTER TABLE ONLY audit.seals
+    ADD CONSTRAINT seals_pkey PRIMARY KEY (seal_id);
+
+-- audit.FUNCTION entry_digest(e audit.entries) (acl)
+REVOKE ALL ON FUNCTION audit.entry_digest(e audit.entries) FROM PUBLIC;
+
+-- audit.FUNCTION require_superuser(what text) (acl)
+REVOKE ALL ON FUNCTION audit.require_superuser(what text) FROM PUBLIC;
+
+-- audit.FUNCTION seal(max_entries integer, wait_for interval) (acl)
+REVOKE ALL ON FUNCTION audit.seal(max_entries integer, wait_for interval) FROM PUBLIC;
+
+-- audit.FUNCTION seal_hash(prev_hash bytea, seal_id bigint, first_entry_id bigint, last_entry_id bigint, entry_count integer, missing_entry_ids int8multirange, entry_digests bytea, entries_hash bytea, sealed_at timestamp with time zone, sealed_by name) (acl)
+REVOKE ALL ON FUNCTION audit.seal_hash(prev_hash bytea, seal_id bigint, first_entry_id bigint, last_entry_id bigint, entry_count integer, missing_entry_ids int8multirange, entry_digests bytea, entries_hash bytea, sealed_at timestamp with time zone, sealed_by name) FROM PUBLIC;
+
+-- audit.FUNCTION verify(from_seal bigint) (acl)
+REVOKE ALL ON FUNCTION audit.verify(from_seal bigint) FROM PUBLIC;
+
+-- audit.TABLE seals (acl)
+-- Named, not REVOKE ALL + GRANT (see 008).
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE audit.seals FROM enquiries_owner;
+
+-- audit.seals seals_immutable (trigger)
+CREATE TRIGGER seals_immutable BEFORE DELETE OR UPDATE ON audit.seals FOR EACH ROW EXECUTE FUNCTION audit.refuse_change();
+
+-- audit.seals seals_no_truncate (trigger)
+CREATE TRIGGER seals_no_truncate BEFORE TRUNCATE ON audit.seals FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+

@@ -1,3 +1,11 @@
+-- 009 workflow enforcement: the workflow enforced on every enquiry change, escalation decisions, assignments.
+--
+-- Part of the baseline (001-014): each object below is in its final form, in this file only;
+-- post-baseline changes are ordinary numbered migrations from 036. The pre-baseline chain
+-- (001-035, in git history up to 14cc873) built the same objects in steps; the guarantees and
+-- the measured reasons its files recorded are kept below, under the old file names.
+--
+-- ===== from 013_enquiry_workflow.sql =====
 -- 013 enquiry workflow: status changes follow core.status_transitions, assignments are
 -- recorded, escalations need a supervisor's approval, concurrent changes cannot both win.
 --
@@ -21,22 +29,44 @@
 --     the old and new assignee (written only here, see 010);
 --   * escalation decisions: only a supervisor decides, only once, never on their own
 --     request (EL105); decided_by/decided_at are stamped from the context.
+--
+-- ===== from 019_workflow_row_forms.sql =====
+-- 019 workflow row forms: the assignment history written by a row trigger, for platforms
+-- where statement triggers cannot read transition tables (the Citus profile, sql/citus/040).
+--
+-- Guarantees: tenant.record_assignment_row() writes exactly the row that
+-- tenant.record_assignments() (013) writes for an enquiry whose assignee changed, with the
+-- same deterministic id; single-node PostgreSQL keeps the set-based statement trigger.
+--
+-- ===== from 027_unknown_priority_named.sql =====
+-- 027 unknown priority, named: a new enquiry with a priority that is not in core.priorities
+-- is refused as the priority foreign key violation (23503) naming the priority, not as a
+-- NOT NULL violation on due_at (23502).
+--
+-- Guarantees: tenant.enforce_enquiry_workflow (013) behaves exactly as before for every other
+-- write, including a NULL priority (23502 on priority, from the column's NOT NULL); only the
+-- unknown priority's error changes, and still nothing is written
+-- (tests/test_bad_input.py::test_an_unknown_priority_is_named_in_the_error).
 
-set local role enquiries_owner;
+-- Final definitions as a database migrated with the pre-baseline chain holds them (taken
+-- from pg_dump); bodies are checked when run, as in a restore.
+set local check_function_bodies = off;
+select pg_catalog.set_config('search_path', '', true);
 
-create function tenant.enforce_enquiry_workflow() returns trigger
-    language plpgsql as $$
+-- tenant.enforce_enquiry_workflow() (function)
+CREATE FUNCTION tenant.enforce_enquiry_workflow() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
 declare
     acting_role constant text := core.current_staff_role();
     at constant timestamptz := new.updated_at;   -- the business time stamped by a_stamp_row
-    rule core.status_transitions;
-    target core.statuses;
+    step text;
     rule_for_type tenant.department_enquiry_types;
+    priority_factor core.priorities.sla_factor%type;
 begin
     if tg_op = 'INSERT' then
-        select * into target from core.statuses where is_initial;
-        if new.status is distinct from target.status then
-            raise exception 'a new enquiry starts as %, not %', target.status, new.status using errcode = 'EL100';
+        if new.status is distinct from core.workflow_initial_status() then
+            raise exception 'a new enquiry starts as %, not %', core.workflow_initial_status(), new.status using errcode = 'EL100';
         end if;
         if new.assigned_to is not null then
             raise exception 'a new enquiry is unassigned; assignment is a workflow step' using errcode = 'EL100';
@@ -52,8 +82,15 @@ begin
             raise exception 'received_at % must be within the fortnight before the enquiry is recorded (%)',
                 new.received_at, at using errcode = 'EL107';
         end if;
-        new.due_at := new.received_at
-            + make_interval(days => ceil(rule_for_type.sla_days * (select sla_factor from core.priorities where priority = new.priority))::int);
+        -- An unknown priority has no factor: named here, before due_at would be NULL and the
+        -- NOT NULL check (which runs before the foreign key) would blame due_at instead.
+        select sla_factor into priority_factor from core.priorities where priority = new.priority;
+        if not found and new.priority is not null then
+            raise exception 'unknown priority %: not one of core.priorities', new.priority
+                using errcode = 'foreign_key_violation', schema = 'tenant', table = 'enquiries', column = 'priority',
+                      constraint = 'enquiries_priority_fkey';
+        end if;
+        new.due_at := new.received_at + make_interval(days => ceil(rule_for_type.sla_days * priority_factor)::int);
         new.version := 1;
         new.escalation_count := 0;
         new.resolved_at := null;
@@ -76,17 +113,15 @@ begin
     new.closed_at := old.closed_at;
 
     if new.status is distinct from old.status then
-        select * into rule from core.status_transitions
-        where from_status = old.status and to_status = new.status and staff_role = acting_role;
-        if not found then
-            if exists (select from core.status_transitions where from_status = old.status and to_status = new.status) then
-                raise exception 'role % may not move enquiry % from % to %', coalesce(acting_role, current_user::text),
-                    old.reference, old.status, new.status using errcode = 'EL101';
-            end if;
+        step := core.workflow_step(old.status, new.status, acting_role);
+        if step is null then
             raise exception 'illegal transition for enquiry %: % -> %', old.reference, old.status, new.status
                 using errcode = 'EL100';
+        elsif step = 'other_role' then
+            raise exception 'role % may not move enquiry % from % to %', coalesce(acting_role, current_user::text),
+                old.reference, old.status, new.status using errcode = 'EL101';
         end if;
-        if rule.requires_approval then
+        if step = 'needs_approval' then
             if (select count(*) from tenant.escalations e
                 where e.tenant_id = new.tenant_id and e.enquiry_id = new.enquiry_id
                   and e.decision = 'approved' and e.deleted_at is null) <= old.escalation_count then
@@ -95,10 +130,9 @@ begin
             end if;
             new.escalation_count := old.escalation_count + 1;
         end if;
-        select * into target from core.statuses where status = new.status;
-        if target.is_terminal then
+        if core.workflow_is_terminal(new.status) then
             new.closed_at := at;
-        elsif (select is_terminal from core.statuses where status = old.status) then
+        elsif core.workflow_is_terminal(old.status) then
             new.closed_at := null;
         end if;
         if new.status = 'resolved' then
@@ -111,7 +145,7 @@ begin
             raise exception 'enquiry % cannot be unassigned; reassign it instead', old.reference using errcode = 'EL103';
         end if;
         if (old.assigned_to is not null or new.assigned_to <> tenant.current_actor_id())
-           and not coalesce((select may_assign_others from core.staff_roles where staff_role = acting_role), false) then
+           and not core.workflow_may_assign_others(acting_role) then
             raise exception 'role % may only take unassigned enquiries for themselves', coalesce(acting_role, current_user::text)
                 using errcode = 'EL103';
         end if;
@@ -126,39 +160,13 @@ begin
 end
 $$;
 
-create trigger b_enforce_workflow before insert or update on tenant.enquiries
-    for each row execute function tenant.enforce_enquiry_workflow();
 
--- Assignment history, set-based: one row per enquiry whose assignee changed.
-create function tenant.record_assignments() returns trigger
-    language plpgsql as $$
-begin
-    -- Most updates change no assignee; those (and roles without INSERT here, such as the
-    -- retention officer) never reach the INSERT.
-    if not exists (select from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
-                   where n.assigned_to is distinct from o.assigned_to) then
-        return null;
-    end if;
-    -- The id derives from the enquiry and its version (one assignee change per version), so
-    -- replaying the same history gives the same rows.
-    insert into tenant.assignments (tenant_id, assignment_id, enquiry_id, from_staff_id, to_staff_id, assigned_at,
-                                    assigned_by, created_at, updated_at)
-    select n.tenant_id, md5(n.enquiry_id::text || ':' || n.version)::uuid, n.enquiry_id, o.assigned_to, n.assigned_to,
-           n.updated_at, n.updated_by,
-           n.updated_at, n.updated_at   -- per-row business time mode reads these
-    from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
-    where n.assigned_to is distinct from o.assigned_to;
-    return null;
-end
-$$;
+ALTER FUNCTION tenant.enforce_enquiry_workflow() OWNER TO enquiries_owner;
 
-create trigger c_record_assignments after update on tenant.enquiries
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function tenant.record_assignments();
-
--- Escalations: requested by anyone who may insert them, decided once by a supervisor.
-create function tenant.enforce_escalation_decision() returns trigger
-    language plpgsql as $$
+-- tenant.enforce_escalation_decision() (function)
+CREATE FUNCTION tenant.enforce_escalation_decision() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
 begin
     if tg_op = 'INSERT' then
         new.requested_by := new.created_by;
@@ -192,12 +200,57 @@ begin
 end
 $$;
 
-create trigger b_enforce_decision before insert or update on tenant.escalations
-    for each row execute function tenant.enforce_escalation_decision();
 
--- Legal holds: placed_* and released_* are stamped from the context; a release is final.
-create function tenant.stamp_legal_hold() returns trigger
-    language plpgsql as $$
+ALTER FUNCTION tenant.enforce_escalation_decision() OWNER TO enquiries_owner;
+
+-- tenant.record_assignment_row() (function)
+CREATE FUNCTION tenant.record_assignment_row() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+    insert into tenant.assignments (tenant_id, assignment_id, enquiry_id, from_staff_id, to_staff_id, assigned_at,
+                                    assigned_by, created_at, updated_at)
+    values (new.tenant_id, core.time_ordered_uuid(new.updated_at, md5(new.enquiry_id::text || ':' || new.version)::uuid),
+            new.enquiry_id, old.assigned_to, new.assigned_to, new.updated_at, new.updated_by, new.updated_at, new.updated_at);
+    return null;
+end
+$$;
+
+
+ALTER FUNCTION tenant.record_assignment_row() OWNER TO enquiries_owner;
+
+-- tenant.record_assignments() (function)
+CREATE FUNCTION tenant.record_assignments() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+    -- Most updates change no assignee; those (and roles without INSERT here, such as the
+    -- retention officer) never reach the INSERT.
+    if not exists (select from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
+                   where n.assigned_to is distinct from o.assigned_to) then
+        return null;
+    end if;
+    -- The id derives from the assignment's time, the enquiry and its version (one assignee
+    -- change per version), so replaying the same history gives the same rows.
+    insert into tenant.assignments (tenant_id, assignment_id, enquiry_id, from_staff_id, to_staff_id, assigned_at,
+                                    assigned_by, created_at, updated_at)
+    select n.tenant_id, core.time_ordered_uuid(n.updated_at, md5(n.enquiry_id::text || ':' || n.version)::uuid),
+           n.enquiry_id, o.assigned_to, n.assigned_to,
+           n.updated_at, n.updated_by,
+           n.updated_at, n.updated_at   -- per-row business time mode reads these
+    from new_rows n join old_rows o on o.tenant_id = n.tenant_id and o.enquiry_id = n.enquiry_id
+    where n.assigned_to is distinct from o.assigned_to;
+    return null;
+end
+$$;
+
+
+ALTER FUNCTION tenant.record_assignments() OWNER TO enquiries_owner;
+
+-- tenant.stamp_legal_hold() (function)
+CREATE FUNCTION tenant.stamp_legal_hold() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
 begin
     if tg_op = 'INSERT' then
         new.placed_by := new.created_by;
@@ -224,5 +277,33 @@ begin
 end
 $$;
 
-create trigger b_stamp_legal_hold before insert or update on tenant.legal_holds
-    for each row execute function tenant.stamp_legal_hold();
+
+ALTER FUNCTION tenant.stamp_legal_hold() OWNER TO enquiries_owner;
+
+-- tenant.FUNCTION enforce_enquiry_workflow() (acl)
+REVOKE ALL ON FUNCTION tenant.enforce_enquiry_workflow() FROM PUBLIC;
+
+-- tenant.FUNCTION enforce_escalation_decision() (acl)
+REVOKE ALL ON FUNCTION tenant.enforce_escalation_decision() FROM PUBLIC;
+
+-- tenant.FUNCTION record_assignment_row() (acl)
+REVOKE ALL ON FUNCTION tenant.record_assignment_row() FROM PUBLIC;
+
+-- tenant.FUNCTION record_assignments() (acl)
+REVOKE ALL ON FUNCTION tenant.record_assignments() FROM PUBLIC;
+
+-- tenant.FUNCTION stamp_legal_hold() (acl)
+REVOKE ALL ON FUNCTION tenant.stamp_legal_hold() FROM PUBLIC;
+
+-- tenant.escalations b_enforce_decision (trigger)
+CREATE TRIGGER b_enforce_decision BEFORE INSERT OR UPDATE ON tenant.escalations FOR EACH ROW EXECUTE FUNCTION tenant.enforce_escalation_decision();
+
+-- tenant.enquiries b_enforce_workflow (trigger)
+CREATE TRIGGER b_enforce_workflow BEFORE INSERT OR UPDATE ON tenant.enquiries FOR EACH ROW EXECUTE FUNCTION tenant.enforce_enquiry_workflow();
+
+-- tenant.legal_holds b_stamp_legal_hold (trigger)
+CREATE TRIGGER b_stamp_legal_hold BEFORE INSERT OR UPDATE ON tenant.legal_holds FOR EACH ROW EXECUTE FUNCTION tenant.stamp_legal_hold();
+
+-- tenant.enquiries c_record_assignments (trigger)
+CREATE TRIGGER c_record_assignments AFTER UPDATE ON tenant.enquiries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tenant.record_assignments();
+
