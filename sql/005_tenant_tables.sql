@@ -429,6 +429,7 @@ ALTER TABLE ONLY tenant.department_enquiry_types
 
 -- tenant.departments departments_code_key (constraint)
 ALTER TABLE ONLY tenant.departments
+    -- lint: allow unique-without-tenant: the department register itself; only the provisioner writes it
     ADD CONSTRAINT departments_code_key UNIQUE (code);
 
 -- tenant.departments departments_pkey (constraint)

@@ -104,7 +104,7 @@ def test_the_projects_own_migrations_lint_clean(shadow: BuiltShadow) -> None:
         findings, acknowledged = s.inspect(s.files)
     assert findings == [], "\n".join(f"{f.file}:{f.line}: {f.rule}: {f.message}" for f in findings)
     assert {(Path(f.file).name, f.line, f.rule) for f in acknowledged} >= {
-        ("008_tenant_organisation.sql", 26, "unique-without-tenant")}
+        ("005_tenant_tables.sql", 433, "unique-without-tenant")}
     assert all(f.acknowledged for f in acknowledged)
 
 

@@ -332,7 +332,7 @@ def _statements(kind: str, items: list[tuple[SimulatedEnquiry, lifecycle.Event]]
     elif kind == "legal_hold":
         yield INSERT_LEGAL_HOLDS, _columns([(e.data["legal_hold_id"], s.enquiry_id, "Litigation: preserve all records.", e.at) for s, e in items])
     elif kind == "dispose":
-        # notes and the contact follow by the database's cascade (014_retention)
+        # notes and the contact follow by the database's cascade (sql/010_retention)
         yield DISPOSE_ENQUIRIES, _columns([(s.enquiry_id, e.data["version"], e.at) for s, e in items])
     else:  # pragma: no cover - lifecycle only emits the kinds above
         raise LabError(f"generator: unknown event kind {kind}")

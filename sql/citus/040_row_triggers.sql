@@ -1,6 +1,6 @@
 -- citus 040 row triggers: on shards a statement trigger cannot INSERT ... SELECT from its
 -- transition table ("could not find named tuplestore"), so the audit capture and the
--- assignment history switch to their row forms (018, 019), which write the same rows.
+-- assignment history switch to their row forms (sql/008, sql/009), which write the same rows.
 -- Plain SQL: CI runs it on single-node PostgreSQL and compares the results.
 do $swap$
 declare

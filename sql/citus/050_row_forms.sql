@@ -1,6 +1,6 @@
--- citus 050 row forms since 024: the generated per-table audit captures (025) and the
--- set-based disposal cascade (024) read transition tables, which shards cannot; their row
--- forms (018 audit.capture_row, 014 tenant.cascade_disposal) write the same rows.
+-- citus 050 row forms: the generated per-table audit captures (sql/008) and the
+-- set-based disposal cascade (sql/010) read transition tables, which shards cannot; their row
+-- forms (008 audit.capture_row, 010 tenant.cascade_disposal) write the same rows.
 -- Plain SQL: CI runs it on single-node PostgreSQL and compares the results.
 do $swap$
 declare
