@@ -1,4 +1,4 @@
-"""Tamper evidence: seal the audit trail in batches and verify the chain (sql/017).
+"""Tamper evidence: seal the audit trail in batches and verify the chain (sql/013).
 
     sealed = seals.seal(conn)            # chained SHA-256 seals over every unsealed entry
     report = seals.verify(conn)          # recompute them; report.problems names entries and seals

@@ -131,7 +131,7 @@ def test_a_caller_cannot_create_a_function_to_leak_rows_through(shared, role, sc
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
 def test_a_caller_cannot_rewrite_or_recompile_the_compiled_workflow(shared, role):
-    """sql/031: the workflow trigger trusts core.workflow_step and its siblings. A staff role
+    """sql/003: the workflow trigger trusts core.workflow_step and its siblings. A staff role
     that could replace one (to allow any move) or rerun the compiler would own the workflow;
     both are refused, and the rules stay what the tables say."""
     forged = ("create or replace function core.workflow_step(from_status text, to_status text, staff_role text) "
@@ -151,7 +151,7 @@ def test_a_caller_cannot_rewrite_or_recompile_the_compiled_workflow(shared, role
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
 def test_a_caller_cannot_widen_the_types_that_check_channels_and_priorities(shared, role):
-    """sql/033-034: a channel, a priority and an enquiry's text are checked by the rules of their
+    """sql/004-034: a channel, a priority and an enquiry's text are checked by the rules of their
     types (domains), the first two compiled from core.channels and core.priorities. A staff role
     that could drop a domain's check, replace the domain, add a row to those tables or rerun the
     compiler could write any value; every way is refused, and the checks stay as they were."""

@@ -333,7 +333,7 @@ def test_nothing_happens_outside_the_simulated_period(dataset):
 
 @pytest.mark.req("REQ-GEN-4")
 def test_every_generated_key_leads_with_the_business_time_its_row_was_made(dataset):
-    # sql/030 and lifecycle.new_uuid: the first 48 bits are the row's creation in Unix ms
+    # sql/005 and lifecycle.new_uuid: the first 48 bits are the row's creation in Unix ms
     keys = {"teams": "team_id", "staff": "staff_id", "contacts": "contact_id", "enquiries": "enquiry_id",
             "notes": "note_id", "assignments": "assignment_id", "escalations": "escalation_id",
             "legal_holds": "legal_hold_id"}

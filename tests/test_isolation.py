@@ -206,7 +206,7 @@ def test_referencing_another_departments_row_fails_as_not_found(world, table):
 @pytest.mark.parametrize("table", ["notes", "assignments", "escalations", "legal_holds"])
 @pytest.mark.req("REQ-ISO-5")
 def test_a_row_cannot_name_a_department_that_does_not_exist(world, table):
-    """sql/028 dropped these tables' own tenant_id -> departments keys: the composite key to the
+    """sql/005 dropped these tables' own tenant_id -> departments keys: the composite key to the
     enquiry refuses a department that does not exist, even for a superuser (no RLS, no grants
     in the way) acting in that department's context."""
     ghost = uuid.uuid4()
@@ -226,7 +226,7 @@ def test_a_row_cannot_name_a_department_that_does_not_exist(world, table):
 @pytest.mark.req("REQ-ISO-5")
 def test_every_tenant_table_reaches_the_departments_through_its_foreign_keys(world):
     """Each tenant table either references tenant.departments by tenant_id or has a foreign key
-    that includes tenant_id to a table that does (sql/028 relies on it): no row can belong to
+    that includes tenant_id to a table that does (sql/005 relies on it): no row can belong to
     a department that does not exist."""
     with psycopg.connect(world.dsn) as conn:
         edges = conn.execute("""

@@ -1,4 +1,4 @@
-"""Time-ordered keys (sql/030): every key the database or the generator makes leads with the
+"""Time-ordered keys (sql/005): every key the database or the generator makes leads with the
 time it was made, so recent records sit together at the right of every index keyed by them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Retention (sql/014, app.disposal_candidates in sql/015): seven years after closure a
+"""Retention (sql/010, app.disposal_candidates in sql/011): seven years after closure a
 retention officer anonymises an enquiry, its notes and (once nothing of theirs is live) the
 citizen's contact in place; never earlier, never under a legal hold, never by anyone else,
 and a disposed row is frozen.

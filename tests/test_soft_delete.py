@@ -1,5 +1,5 @@
-"""No row is ever physically removed (sql/011), soft delete is stamped and audited, and the
-app.* views (sql/015) hide soft-deleted rows under the caller's own RLS.
+"""No row is ever physically removed (sql/007), soft delete is stamped and audited, and the
+app.* views (sql/011) hide soft-deleted rows under the caller's own RLS.
 
 Refusals assert the exact SQLSTATE and that nothing changed (row counts of every tenant
 table and of audit.entries, read as superuser).

@@ -1,4 +1,4 @@
-"""The enquiry workflow (sql/005, sql/013): status transitions, roles, escalation approval,
+"""The enquiry workflow (sql/003, sql/009): status transitions, roles, escalation approval,
 assignment history, derived timestamps and optimistic concurrency, on a real server.
 
 Every refusal asserts the exact SQLSTATE and that nothing was written: the row is unchanged
@@ -147,7 +147,7 @@ def walk_to(conn, su, dept, rules, initial: str, target: str, enquiry_id) -> int
 
 
 # -- every illegal transition -------------------------------------------------------------------
-# The statuses as shipped in sql/004; test_status_list_matches_database checks this list against
+# The statuses as shipped in sql/003; test_status_list_matches_database checks this list against
 # the database, so a status added there cannot go untested here.
 STATUSES = ["new", "assigned", "in_progress", "awaiting_citizen", "escalated", "resolved", "closed", "reopened",
             "withdrawn"]
@@ -198,7 +198,7 @@ def assert_refused_as_owner_and_superuser(su, sqlstate: str, statements: list[st
 
 @pytest.mark.req("REQ-WF-1")
 def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
-    """sql/029 dropped the status foreign key (the workflow trigger checks every status): no
+    """sql/003 dropped the status foreign key (the workflow trigger checks every status): no
     status can disappear from under the enquiries and audit entries that name it, whether
     enquiries hold it ('in_progress') or not, for the owner and a superuser alike."""
     enquiry, _ = in_progress(conn, w.a)
@@ -216,7 +216,7 @@ def test_a_workflow_status_is_never_deleted_or_renamed(w, su, conn):
 
 
 def test_a_channel_or_priority_is_never_deleted_or_renamed(w, su):
-    """sql/034 replaced the foreign keys into core.channels and core.priorities by types compiled
+    """sql/004 replaced the foreign keys into core.channels and core.priorities by types compiled
     from them: no value may disappear from under the rows and audit entries that name it, in
     use or not, for the owner and a superuser alike."""
     before = su.execute("select (select array_agg(c order by channel) from core.channels c)::text, "
@@ -283,7 +283,7 @@ def test_channels_and_priorities_are_checked_by_types_compiled_from_their_tables
         assert attempts("sms", "whenever") == dict.fromkeys(refused)
 
 
-# -- the compiled workflow (sql/031) ------------------------------------------------------------------
+# -- the compiled workflow (sql/003) ------------------------------------------------------------------
 @pytest.mark.req("REQ-WF-1")
 def test_the_compiled_workflow_answers_what_the_tables_say(su):
     """The trigger asks generated functions, not the tables: for every pair of statuses and every
@@ -760,7 +760,7 @@ def test_assignments_cannot_be_inserted_directly(w, su, conn, role):
     assert assignments_of(su, enquiry) == before
 
 
-# -- storage of workflow steps (sql/032) --------------------------------------------------------------
+# -- storage of workflow steps (sql/005) --------------------------------------------------------------
 @pytest.mark.req("REQ-WF-1")
 def test_a_step_that_keeps_the_assignee_and_closure_writes_no_index_entry(world):
     """No index of tenant.enquiries has the status as a key, and pages keep room, so starting
@@ -787,7 +787,7 @@ def test_a_step_that_keeps_the_assignee_and_closure_writes_no_index_entry(world)
 
 def test_enquiry_text_is_checked_when_written_not_at_every_step(world):
     """The reference's format and the subject's and body's lengths are the rules of their types
-    (sql/033), so a workflow step, which writes none of them, does not check them again (a
+    (sql/004), so a workflow step, which writes none of them, does not check them again (a
     table CHECK would, on every UPDATE), and writing one does, on UPDATE as on INSERT."""
     a = world.a
     cw = a.actor("caseworker")

@@ -22,7 +22,7 @@ RETENTION = timedelta(days=7 * 365 + 2)   # the database's rule is '7 years'; le
 
 
 def time_ordered_uuid(at: datetime, bits: int) -> uuid.UUID:
-    """UUID version 7, as core.time_ordered_uuid(at, random_bits) in sql/030: `at` in Unix
+    """UUID version 7, as core.time_ordered_uuid(at, random_bits) in sql/005: `at` in Unix
     milliseconds in the first 48 bits, then the low 80 bits of `bits` with the version (7)
     and variant bits set."""
     ms = (at - UNIX_EPOCH) // timedelta(milliseconds=1)   # exact, as the database computes it

@@ -1,6 +1,6 @@
 -- id: rls-not-forced
 -- title: A tenant-scoped table without row level security enabled and forced
--- fix: ALTER TABLE ... ENABLE ROW LEVEL SECURITY and ... FORCE ROW LEVEL SECURITY (without FORCE the owner bypasses every policy); sql/010 does both for every tenant table that exists when it runs
+-- fix: ALTER TABLE ... ENABLE ROW LEVEL SECURITY and ... FORCE ROW LEVEL SECURITY (without FORCE the owner bypasses every policy); sql/006 does both for every tenant table that exists when it runs
 with scoped as (
     select c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace

@@ -1,6 +1,6 @@
 -- id: policy-missing-for-grant
 -- title: An application role holds a privilege on a tenant-scoped table that no permissive policy serves
--- fix: either grant through core.table_privileges, so sql/010's generator creates the matching policy (with the tenant check), or revoke the privilege; a grant with no policy is either a mistake or a policy someone forgot
+-- fix: either grant through core.table_privileges, so sql/006's generator creates the matching policy (with the tenant check), or revoke the privilege; a grant with no policy is either a mistake or a policy someone forgot
 with scoped as (
     select c.oid, n.nspname, c.relname, c.relacl, c.relowner
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace

@@ -1,6 +1,6 @@
 -- id: audit-trigger-missing
 -- title: A table that stores user data is not captured by the audit trigger
--- fix: create the table in the tenant schema before sql/012 runs, or attach the triggers in the new migration: `create trigger z_audit_insert after insert on <t> referencing new table as new_rows for each statement or call `select audit.install_capture('<table>')` (sql/025), which generates the table's capture and attaches its insert and update triggers
+-- fix: create the table in the tenant schema before sql/008 runs, or attach the triggers in the new migration: `create trigger z_audit_insert after insert on <t> referencing new table as new_rows for each statement or call `select audit.install_capture('<table>')` (sql/008), which generates the table's capture and attaches its insert and update triggers
 with user_tables as (
     select c.oid, n.nspname, c.relname
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
