@@ -255,3 +255,26 @@ begin
     return null;
 end
 $$;
+
+-- The row form of the cascade (014), which the Citus profile keeps (sql/citus/): the same
+-- anonymisation, so both forms write the same rows and entries (tests/test_scale_out.py).
+create or replace function tenant.cascade_disposal() returns trigger
+    language plpgsql as $$
+begin
+    update tenant.notes n set disposed_at = new.disposed_at, updated_at = new.updated_at
+    where n.tenant_id = new.tenant_id and n.enquiry_id = new.enquiry_id and n.disposed_at is null;
+    update tenant.escalations x set reason = '[disposed]',
+                                    decision_note = case when x.decision_note is not null then '[disposed]' end,
+                                    updated_at = new.updated_at
+    where x.tenant_id = new.tenant_id and x.enquiry_id = new.enquiry_id;
+    update tenant.legal_holds h set reason = '[disposed]', updated_at = new.updated_at
+    where h.tenant_id = new.tenant_id and h.enquiry_id = new.enquiry_id;
+    update tenant.contacts c set disposed_at = last.at, updated_at = last.updated_at
+    from (select max(e.disposed_at) as at, max(e.updated_at) as updated_at
+          from tenant.enquiries e where e.tenant_id = new.tenant_id and e.contact_id = new.contact_id) as last
+    where c.tenant_id = new.tenant_id and c.contact_id = new.contact_id and c.disposed_at is null
+      and not exists (select from tenant.enquiries e
+                      where e.tenant_id = c.tenant_id and e.contact_id = c.contact_id and e.disposed_at is null);
+    return null;
+end
+$$;
