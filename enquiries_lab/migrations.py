@@ -140,10 +140,13 @@ def line_of(text: str, position: int | str | None) -> int | None:
     return text.count("\n", 0, pos - 1) + 1
 
 
-def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress=None) -> list[Migration]:
+def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress=None,
+            settings_removed=None) -> list[Migration]:
     """Apply every pending migration; returns those applied (empty when up to date).
 
-    `conn` must be in autocommit mode: each file gets its own transaction.
+    `conn` must be in autocommit mode: each file gets its own transaction. Lab roles' per-role
+    defaults are removed every time (`clear_role_settings`); `settings_removed(role, database,
+    settings)` hears of each.
     """
     if not conn.autocommit:
         raise MigrationError("migrate() needs an autocommit connection (each file runs in its own transaction)")
@@ -171,7 +174,9 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
         for profile in active_profiles(conn):
             done += _apply_profile(conn, profile, directory, progress)
         close_database(conn)
-        clear_role_settings(conn)
+        for role, database, settings in clear_role_settings(conn):
+            if settings_removed:
+                settings_removed(role, database, settings)
         return done
     finally:
         conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])

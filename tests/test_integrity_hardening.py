@@ -312,9 +312,10 @@ def test_a_login_setting_its_own_defaults_is_found_and_migrate_removes_them(w, s
         found = {r.check.id: r for r in compliance.run(su, only=["lab_roles_hold_no_defaults"])}
         violations = found["lab_roles_hold_no_defaults"].violations
         assert f"enquiries_app holds defaults in database {name}" in {v.problem for v in violations}
-        removed = migrations.clear_role_settings(su)
+        heard = []
+        migrations.migrate(su, settings_removed=lambda *r: heard.append(r))
         assert ("enquiries_app", name, ["statement_timeout=10min", "role=enquiries_supervisor",
-                                        "default_transaction_read_only=on"]) in removed
+                                        "default_transaction_read_only=on"]) in heard
         with w.connect() as fresh:
             assert fresh.execute("select current_user, current_setting('default_transaction_read_only')").fetchone() == (
                 "enquiries_app", "off")
