@@ -28,6 +28,7 @@ EXPECTED_CHECKS = {
     "reassignments_recorded", "retention_respected", "tenant_indexes_lead_with_tenant_id",
     "views_hide_soft_deleted_rows", "audit_trail_tamper_free", "audit_trail_sealed", "default_partition_empty",
     "database_closed_to_public", "lab_roles_hold_no_defaults", "no_large_objects", "context_fixed_per_statement",
+    "disposed_records_anonymised_and_frozen",
 }
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 from psycopg import sql
-from tampering import superuser
+from tampering import bypassing_triggers, superuser
 from test_retention import REFUSALS, YEAR, dispose, history, refuse, row
 from world import as_login
 
@@ -359,3 +359,26 @@ def test_set_config_open_to_public_fails_context_fixed_per_statement(w, su):
     finally:
         su.execute("revoke execute on function set_config(text, text, boolean) from public")
     assert compliance.run(su, only=["context_fixed_per_statement"])[0].passed
+
+
+def test_disposed_text_left_behind_or_a_note_attached_later_fails_disposed_records_anonymised_and_frozen(w, su, conn):
+    """A superuser with the triggers off puts an escalation's reason back and moves a live note
+    onto a disposed enquiry: the check names both rows, and passes on what disposal left."""
+    a = w.a
+    case = history(w, a, 8 * YEAR)
+    with act_as(conn, a.actor("caseworker")) as cur:
+        esc = casework.request_escalation(cur, a.enquiry_id, "a live one")
+        note = casework.add_note(cur, a.enquiry_id, "a live note")
+    with w.connect("enquiries_loader") as loader:
+        with act_as(loader, a.actor("caseworker"), business_time=case.closed_at - timedelta(hours=1)) as cur:
+            old_esc = casework.request_escalation(cur, case.enquiry_id, "Jane Citizen is upset")
+    dispose(conn, a.actor("retention_officer"), case.enquiry_id)
+    assert compliance.run(su, only=["disposed_records_anonymised_and_frozen"])[0].passed
+    with bypassing_triggers(w.dsn) as bad:
+        bad.execute("update tenant.escalations set reason = 'Jane Citizen is upset' where escalation_id = %s", [old_esc])
+        bad.execute("update tenant.notes set enquiry_id = %s where note_id = %s", [case.enquiry_id, note])
+    result = compliance.run(su, only=["disposed_records_anonymised_and_frozen"])[0]
+    assert {(v.object, v.problem) for v in result.violations} == {
+        (f"tenant.escalations {old_esc}", "escalation text kept after the enquiry was disposed of"),
+        (f"tenant.notes {note}", "note of a disposed enquiry that is not disposed of")}
+    assert esc  # the live escalation is not a finding
