@@ -131,6 +131,8 @@ declare
     acting_role constant name := case current_setting('role') when 'none' then session_user else current_setting('role') end;
     actor uuid;
     backdated constant boolean := audit.business_time_mode() <> 'now';
+    department constant uuid := tenant.current_tenant_id();
+    wall_clock constant timestamptz := clock_timestamp();   -- after every row of the statement was written
     written bigint;
     expected bigint;
 begin
@@ -145,17 +147,17 @@ begin
     -- must be the one every row names, in the department it was written in; and no row's
     -- business time is later than the wall clock. One scan of the rows for all three.
     if exists (select from new_rows n
-               where n.updated_by is distinct from actor or n.tenant_id is distinct from tenant.current_tenant_id()
-                  or n.updated_at > clock_timestamp()) then
-        if exists (select from new_rows n where n.updated_at > clock_timestamp()) then
+               where n.updated_by is distinct from actor or n.tenant_id is distinct from department
+                  or n.updated_at > wall_clock) then
+        if exists (select from new_rows n where n.updated_at > wall_clock) then
             raise exception 'business time %% is later than the wall clock (%%)',
-                (select max(n.updated_at) from new_rows n), clock_timestamp() using errcode = 'EL402';
+                (select max(n.updated_at) from new_rows n), wall_clock using errcode = 'EL402';
         end if;
         raise exception 'rows of %%.%% were written by another acting user or department than the statement ends with',
             tg_table_schema, tg_table_name using errcode = 'EL003';
     end if;
     -- a live change's business time is the transaction start: not when that is long past
-    if not backdated and clock_timestamp() - now() > core.business_time_tolerance() then
+    if not backdated and wall_clock - now() > core.business_time_tolerance() then
         raise exception 'this transaction started at %% and is too old to record a change at its start (more than %% ago)',
             now(), core.business_time_tolerance() using errcode = 'EL403', hint = 'commit sooner, and retry in a new transaction';
     end if;
