@@ -88,7 +88,11 @@ def migrate(dsn: str | None, show_status: bool) -> None:
             if bad:
                 sys.exit(1)
             return
-        applied = migrations.migrate(conn, progress=lambda m: click.echo(f"applied {m.filename}"))
+        applied = migrations.migrate(
+            conn, progress=lambda m: click.echo(f"applied {m.filename}"),
+            settings_removed=lambda role, db, settings: click.echo(
+                f"removed the defaults role {role} had set for itself "
+                f"({'every database' if db is None else 'database ' + db}): {', '.join(settings)}"))
         click.echo(f"{len(applied)} migration(s) applied to {t.display}" if applied else f"{t.display} is up to date")
 
 

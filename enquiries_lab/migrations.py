@@ -174,10 +174,13 @@ def line_of(text: str, position: int | str | None) -> int | None:
     return text.count("\n", 0, pos - 1) + 1
 
 
-def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress=None) -> list[Migration]:
+def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress=None,
+            settings_removed=None) -> list[Migration]:
     """Apply every pending migration; returns those applied (empty when up to date).
 
-    `conn` must be in autocommit mode: each file gets its own transaction.
+    `conn` must be in autocommit mode: each file gets its own transaction. Lab roles' per-role
+    defaults are removed every time (`clear_role_settings`); `settings_removed(role, database,
+    settings)` hears of each.
     """
     if not conn.autocommit:
         raise MigrationError("migrate() needs an autocommit connection (each file runs in its own transaction)")
@@ -206,6 +209,9 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
         for profile in active_profiles(conn):
             done += _apply_profile(conn, profile, directory, progress)
         close_database(conn)
+        for role, database, settings in clear_role_settings(conn):
+            if settings_removed:
+                settings_removed(role, database, settings)
         return done
     finally:
         conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
@@ -221,6 +227,38 @@ def close_database(conn: psycopg.Connection) -> None:
         name = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(name))
         conn.execute(sql.SQL("grant connect on database {} to enquiries_app, enquiries_loader").format(name))
+
+
+# The lab's cluster-wide roles (sql/001). ALTER ROLE ... SET cannot be refused to a role for
+# itself (no event trigger sees shared objects), so migrate removes whatever defaults they hold.
+LAB_ROLES = ("enquiries_owner", "enquiries_audit_writer", "enquiries_caseworker", "enquiries_supervisor",
+             "enquiries_auditor", "enquiries_retention_officer", "enquiries_provisioner", "enquiries_history_loader",
+             "enquiries_app", "enquiries_loader")
+
+ROLE_SETTINGS = """
+select r.rolname, d.datname, s.setconfig
+from pg_db_role_setting s join pg_roles r on r.oid = s.setrole left join pg_database d on d.oid = s.setdatabase
+where r.rolname = any(%s) and (s.setdatabase = 0 or d.datname is not null)
+order by 1, 2 nulls first
+"""
+
+
+def clear_role_settings(conn: psycopg.Connection) -> list[tuple[str, str | None, list[str]]]:
+    """Remove every per-role default (`ALTER ROLE r [IN DATABASE d] SET ...`) a lab role holds, in
+    every database of the server: a login can set its own (a default `role`, read-only,
+    statement_timeout, search_path, a context), and each would apply to every new connection.
+    Returns what was removed (role, database or None for all databases, settings)."""
+    if conn.execute("select to_regrole('enquiries_app') is null").fetchone()[0]:
+        return []
+    found = conn.execute(ROLE_SETTINGS, [list(LAB_ROLES)]).fetchall()
+    with conn.transaction():
+        for role, database, _settings in found:
+            if database is None:
+                conn.execute(sql.SQL("alter role {} reset all").format(sql.Identifier(role)))
+            else:
+                conn.execute(sql.SQL("alter role {} in database {} reset all").format(
+                    sql.Identifier(role), sql.Identifier(database)))
+    return [(role, database, list(settings)) for role, database, settings in found]
 
 
 def active_profiles(conn: psycopg.Connection) -> list[str]:

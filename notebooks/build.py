@@ -464,7 +464,7 @@ with app.transaction():
 try:
     with app.transaction():
         app.execute('set local role enquiries_auditor')
-        app.execute("select set_config('enquiries.tenant_id', 'not-a-uuid', true)")
+        app.execute("set local enquiries.tenant_id = 'not-a-uuid'")
         app.execute('select count(*) from tenant.enquiries')
 except psycopg.Error as err:
     print('malformed context: refused', err.sqlstate)

@@ -551,7 +551,7 @@ def test_switching_to_a_sibling_staff_role_cannot_write_as_it(shared):
         ]:
             with pytest.raises(psycopg.Error) as err:
                 with act_as(conn, caseworker) as cur:
-                    cur.execute("select set_config('role', %s, true)", [role])
+                    cur.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
                     cur.execute(statement, params)
             assert err.value.sqlstate in ("EL002", "EL105"), (statement, err.value)
     assert written(shared) == before

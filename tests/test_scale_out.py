@@ -6,7 +6,7 @@ the profile switches to write exactly what the statement forms write."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -114,29 +114,42 @@ def world_pair(admin_dsn, world_template):
 
 
 def _script(w) -> None:
-    """The same workflow, at fixed business times, so both databases can be compared."""
+    """The same workflow, at fixed business times, so both databases can be compared: a
+    history load (business time is never later than the wall clock, sql/036) of a case with
+    fixed keys, closed in 2018 and disposed of seven years later."""
     a = w.a
-    at = datetime(2031, 1, 1, tzinfo=timezone.utc)
+    at = datetime(2018, 1, 2, tzinfo=timezone.utc)
+    contact, enquiry, note, hold = uuid.UUID(int=5), uuid.UUID(int=6), uuid.UUID(int=7), uuid.UUID(int=8)
+    day = timedelta(days=1)
     with psycopg.connect(w.loader_dsn, autocommit=True) as conn:
-        with act_as(conn, a.actor("supervisor"), business_time=at) as cur:
-            v = casework.reassign(cur, a.enquiry_id, a.caseworker2.staff_id, version=a.enquiry_version)
+        with act_as(conn, a.actor("caseworker"), business_time=at) as cur:
+            cur.execute("insert into tenant.contacts (contact_id, full_name, phone, postcode) "
+                        "values (%s, 'Jane Citizen', '01632 960000', 'SW1A 1AA')", [contact])
+            cur.execute("insert into tenant.enquiries (enquiry_id, reference, contact_id, enquiry_type, channel, subject, body, "
+                        "status) values (%s, 'AAA-000099', %s, 'general', 'email', 'Payment', 'Not arrived', 'new')",
+                        [enquiry, contact])
+        with act_as(conn, a.actor("supervisor"), business_time=at + day) as cur:
+            v = casework.transition(cur, enquiry, "assigned", version=1, assign_to=a.caseworker2.staff_id)
             cur.execute("insert into tenant.notes (note_id, enquiry_id, direction, body) values (%s, %s, 'internal', 'x')",
-                        [uuid.UUID(int=7), a.enquiry_id])
-        with act_as(conn, a.caseworker2, business_time=at.replace(month=2)) as cur:
-            v = casework.transition(cur, a.enquiry_id, "escalated", version=v)
-        with act_as(conn, a.actor("supervisor"), business_time=at.replace(month=3)) as cur:
-            v = casework.transition(cur, a.enquiry_id, "resolved", version=v)
-            cur.execute("update tenant.contacts set phone = '01632 960001' where contact_id = %s", [a.contact_id])
-            v = casework.transition(cur, a.enquiry_id, "closed", version=v)
-            casework.release_legal_hold(cur, a.legal_hold_id)
-        # seven years on, the disposal cascades to the notes and (last enquiry) the contact
-        with act_as(conn, a.actor("retention_officer"), business_time=at.replace(year=2038, month=6)) as cur:
-            casework.dispose_enquiry(cur, a.enquiry_id)
+                        [note, enquiry])
+            cur.execute("insert into tenant.legal_holds (legal_hold_id, enquiry_id, reason) values (%s, %s, 'Jane v. Dept')",
+                        [hold, enquiry])
+        with act_as(conn, a.caseworker2, business_time=at + 2 * day) as cur:
+            v = casework.transition(cur, enquiry, "in_progress", version=v)
+        with act_as(conn, a.actor("supervisor"), business_time=at + 3 * day) as cur:
+            v = casework.reassign(cur, enquiry, a.actor("caseworker").staff_id, version=v)
+            v = casework.transition(cur, enquiry, "resolved", version=v)
+            cur.execute("update tenant.contacts set phone = '01632 960001' where contact_id = %s", [contact])
+            v = casework.transition(cur, enquiry, "closed", version=v)
+            casework.release_legal_hold(cur, hold)
+        # seven years on, the disposal cascades to the notes, the hold and (last enquiry) the contact
+        with act_as(conn, a.actor("retention_officer"), business_time=at.replace(year=2025, month=6)) as cur:
+            casework.dispose_enquiry(cur, enquiry)
 
 
 TRAIL = """
 select table_name, record_id, occurred_at, action, actor_id, db_role, backdated, changed_columns, row_data, old_values
-from audit.entries where occurred_at >= '2031-01-01' order by table_name, record_id, occurred_at, action
+from audit.entries where occurred_at >= '2018-01-01' and occurred_at < '2026-01-01' order by table_name, record_id, occurred_at, action
 """
 
 

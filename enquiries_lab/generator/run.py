@@ -383,21 +383,22 @@ def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[S
     member); ends back in the session's own role. Returns the number of events applied (a new
     contact counts as one, as in the batch's bookkeeping)."""
     applied = 0
-    cur.execute("select set_config('enquiries.tenant_id', %s, true), "
-                "set_config('enquiries.business_time', 'per_row', true)", [str(plan.tenant_id)])
+    # SET LOCAL, not set_config(): no lab role may call set_config (sql/036), which would let a
+    # statement change its role or actor between its rows
+    cur.execute(sql.SQL("set local enquiries.tenant_id = {}").format(sql.Literal(str(plan.tenant_id))))
+    cur.execute("set local enquiries.business_time = 'per_row'")
     groups: dict[tuple, list] = defaultdict(list)
     for s, e in events:
         groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))
         if e.kind == "create" and s.new_contact:  # every new contact of the round goes in first
             groups[(KIND_ORDER.index("contact"), e.role, e.actor)].append((s, e))
     for (kind_no, role, actor), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-        # set_config('role', ..., true) is SET LOCAL ROLE, as one parameterised statement
-        cur.execute("select set_config('role', %s, true), set_config('enquiries.actor_id', %s, true)",
-                    [f"enquiries_{role}", str(actor)])
+        cur.execute(sql.SQL("set local role {}").format(sql.Identifier(f"enquiries_{role}")))
+        cur.execute(sql.SQL("set local enquiries.actor_id = {}").format(sql.Literal(str(actor))))
         for statement, columns in _statements(KIND_ORDER[kind_no], items):
             cur.execute(statement, columns)
         applied += len(items)
-    cur.execute("select set_config('role', 'none', true)")
+    cur.execute("set local role none")
     return applied
 
 
