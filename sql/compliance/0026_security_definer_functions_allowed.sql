@@ -9,7 +9,7 @@
 --   any lab role but the owner and its writer may execute it (only triggers call them).
 -- severity: critical
 with definer as (
-    select p.oid, p.oid::regprocedure::text as name, n.nspname, p.proname, p.pronargs,
+    select p.oid, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) as name, n.nspname, p.proname, p.pronargs,
            pg_get_userbyid(p.proowner) as owner, p.proowner, p.proacl,
            (select substr(c, 13) from unnest(p.proconfig) c where c like 'search\_path=%' limit 1) as search_path
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
