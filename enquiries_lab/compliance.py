@@ -15,7 +15,10 @@ columns: `object` (text: what violates, e.g. `tenant.notes <id>` or `audit.entri
 
 Checks compare departments, so they need a connection that sees every department: a
 superuser (forced RLS filters every other role, and no lab role may bypass it). Each runs in
-its own read-only transaction, so a check can never change what it inspects.
+its own read-only transaction, so a check can never change what it inspects. A check whose
+query names a column, table or function the schema no longer has (a dropped tenant_id, say)
+reports that as its finding rather than failing to run: each check passes or fails, none errors
+on schema drift.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from enquiries_lab.migrations import sql_dir
 SEVERITIES = ("critical", "high", "medium", "low")
 RESULT_COLUMNS = ("object", "tenant_id", "detail")
 HEADER_KEYS = ("id", "title", "requirement", "severity")
+# undefined column, table, function, object: a schema that drifted from what a rule reads
+SCHEMA_DRIFT = frozenset({"42703", "42P01", "42883", "42704"})
 FILE_NAME = re.compile(r"^(?P<number>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 HEADER_LINE = re.compile(r"^--\s?(?P<key>[a-z_]+):\s*(?P<value>.*)$")
 CONTINUATION = re.compile(r"^--\s{2,}(?P<value>\S.*)$")
@@ -164,7 +169,14 @@ def run_check(conn: psycopg.Connection, check: Check, *, timeout_s: float | None
                 for obj, tenant, detail in cur.fetchall():
                     result.violations.append(Violation(str(obj), tenant, detail if isinstance(detail, dict) else {"problem": detail}))
     except psycopg.Error as err:
-        result.error = describe_db_error(err)
+        if err.sqlstate in SCHEMA_DRIFT:
+            # The rule names a column, table or function the schema no longer has: that is a
+            # finding about the schema (the rule cannot hold as written), not a check that broke.
+            result.violations.append(Violation("schema", None, {
+                "problem": "the schema lacks what this rule is about, so it cannot hold",
+                "sqlstate": err.sqlstate, "missing": one_line(err.diag.message_primary or str(err))}))
+        else:
+            result.error = describe_db_error(err)
     except LabError as err:
         result.error = str(err)
     result.seconds = time.perf_counter() - started

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 import psycopg
 from psycopg import sql
 
+from enquiries_lab import seals
 from enquiries_lab.errors import LabError
 from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
@@ -627,6 +628,9 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
             if progress:
                 progress(count, events)
     conn.execute("update lab_meta.generation_runs set finished_at = now() where run_key = %s and finished_at is null", [key])
+    # Seal what was written (and anything before it): an unsealed trail can be rewritten by a
+    # superuser without the seals noticing, and the audit_trail_sealed check expects it sealed.
+    seals.seal(conn)
     return RunSummary(key, total_enquiries, total_events, len(todo), skipped, time.perf_counter() - started,
                       [(p.code, p.enquiries) for p in engine.plans])
 

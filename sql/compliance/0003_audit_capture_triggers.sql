@@ -22,9 +22,20 @@ capture as (
     where p.pronamespace = 'audit'::regnamespace and p.proname = 'capture_' || (select relname from pg_class where oid = a.oid)
       and t.tgnargs = 0
       and strpos(p.prosrc, '-- columns: ' || audit.table_shape(a.oid) || E'\n') > 0
+),
+stale as (   -- enabled AFTER triggers running a generated capture written for other columns
+    select t.tgrelid, t.tgtype
+    from pg_trigger t join audited a on a.oid = t.tgrelid
+    join pg_proc p on p.oid = t.tgfoid
+    where p.pronamespace = 'audit'::regnamespace and p.proname = 'capture_' || (select relname from pg_class where oid = a.oid)
+      and t.tgenabled in ('O', 'A') and t.tgtype & 2 = 0
+      and strpos(p.prosrc, '-- columns: ' || audit.table_shape(a.oid) || E'\n') = 0
 )
 select a.table_name as object, null::uuid as tenant_id,
-       jsonb_build_object('problem', format('no enabled audit trigger captures %s', lower(ev.event)),
+       jsonb_build_object('problem', case when exists (select from stale x where x.tgrelid = a.oid and x.tgtype & ev.bit <> 0)
+                                          then format('the audit trigger for %s runs a generated capture out of date with the '
+                                                      'table''s columns (audit.install_capture regenerates it)', lower(ev.event))
+                                          else format('no enabled audit trigger captures %s', lower(ev.event)) end,
                           'triggers', (select jsonb_agg(jsonb_build_object('name', c.tgname, 'enabled', c.tgenabled))
                                        from capture c where c.tgrelid = a.oid)) as detail
 from audited a

@@ -14,10 +14,16 @@ with policies as (
     join pg_namespace n on n.oid = c.relnamespace
     where (n.nspname = 'tenant' or (n.nspname = 'audit' and c.relname = 'entries')) and p.polpermissive
 )
-select format('%s.%s', nspname, relname) as object,
-       format('permissive policy %s has no tenant check (using: %s; with check: %s)', polname,
-              coalesce(using_expr, '-'), coalesce(check_expr, '-')) as detail
-from policies
-where (polcmd in ('r', 'w', 'd', '*') and coalesce(using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
-   or (polcmd in ('a', 'w', '*') and coalesce(check_expr, using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
+select format('%s.%s', p.nspname, p.relname) as object,
+       format(case when x.expr !~ 'current_tenant_id\(\)'
+                   then 'permissive policy %s has no tenant check (using: %s; with check: %s)'
+                   when x.expr ~ 'tenant_id = tenant\.current_tenant_id\(\)'
+                   then 'permissive policy %s checks the tenant per row: tenant.current_tenant_id() outside a sub-select '
+                        'is evaluated for every row and is no index condition (using: %s; with check: %s)'
+                   else 'permissive policy %s names the tenant context but does not compare tenant_id with it (using: %s; with check: %s)'
+              end, p.polname, coalesce(p.using_expr, '-'), coalesce(p.check_expr, '-')) as detail
+from policies p
+cross join lateral (values (coalesce(p.using_expr, '') || ' ' || coalesce(p.check_expr, ''))) as x(expr)
+where (p.polcmd in ('r', 'w', 'd', '*') and coalesce(p.using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
+   or (p.polcmd in ('a', 'w', '*') and coalesce(p.check_expr, p.using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
 ) r
