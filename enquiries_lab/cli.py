@@ -323,6 +323,7 @@ from enquiries_lab.lint.cli import lint as _lint; cli.add_command(_lint)  # noqa
 from enquiries_lab.compliance_cli import check as _check; cli.add_command(_check)  # noqa: E402,E702
 from enquiries_lab.audit_cli import audit as _audit; cli.add_command(_audit)  # noqa: E402,E702
 from enquiries_lab.bench.load_cli import load as _load; bench.add_command(_load)  # noqa: E402,E702
+from enquiries_lab.notebooks_cli import notebooks as _notebooks; cli.add_command(_notebooks)  # noqa: E402,E702
 
 
 def main() -> None:

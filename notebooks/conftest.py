@@ -40,7 +40,6 @@ else:
 
 os.environ["ENQUIRIES_LAB_DSN"] = _ADMIN
 os.environ[ENV_PREFIX] = f"enqlab_nbt{uuid.uuid4().hex[:4]}"
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
