@@ -182,7 +182,8 @@ def test_a_tenant_table_without_tenant_id_is_reported_by_the_right_checks_and_no
         conn.execute("alter table tenant.notes drop column tenant_id cascade")
     found = failing(world.dsn)   # asserts that no check errors
     assert set(found) == {"rls_enabled_and_forced", "audit_capture_triggers", "views_hide_soft_deleted_rows",
-                          "scale_out_distribution_column", "tenant_tables_keyed", "retention_respected"}
+                          "scale_out_distribution_column", "tenant_tables_keyed", "retention_respected",
+                          "disposed_records_anonymised_and_frozen"}
     assert ("tenant.notes", "no restrictive policy for all commands compares tenant_id with the tenant context") in \
         problems(found["rls_enabled_and_forced"])
     assert ("tenant.notes", "the tenant table has no tenant_id column") in problems(found["tenant_tables_keyed"])
