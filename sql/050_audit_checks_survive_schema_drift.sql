@@ -1,6 +1,6 @@
 -- 050 audit checks survive schema drift: the catalog-driven functions behind the compliance
 -- checks report what they find, and never stop with 42703, when a tenant table has no
--- tenant_id column or a column was dropped (and the capture regenerated, 025).
+-- tenant_id column or a column was dropped (and the capture regenerated, 008).
 --
 -- Guarantees:
 --   * audit.replay_mismatches() compares a live row with the fold of its trail on the live
@@ -14,7 +14,7 @@
 --     tenant_id): nothing identifies its records, which tenant_tables_keyed reports;
 --   * audit.cross_tenant_references() looks only at tables (and targets) that have a
 --     tenant_id: a table without one has no department to cross.
--- Same results as 020/021 on a schema without drift (the compliance tests run on both).
+-- Same results as 012/014 on a schema without drift (the compliance tests run on both).
 
 set local role enquiries_owner;
 

@@ -2,7 +2,7 @@
 -- title: Every table with user data has enabled audit triggers for inserts and updates
 -- requirement: Every table in schema tenant carries an enabled AFTER INSERT and an enabled
 --   AFTER UPDATE trigger that runs the audit capture: the table's own generated capture
---   (audit.capture_<table>(), sql/025, generated for the table's current columns), or
+--   (audit.capture_<table>(), sql/008, generated for the table's current columns), or
 --   audit.capture() / audit.capture_row() (the Citus profile) with the table's record key,
 --   so no change escapes the trail. Disabled triggers, triggers that fire only in replica
 --   mode, and a generated capture out of date with its table's columns do not count.

@@ -1,6 +1,6 @@
 -- id: grants_match_access_model
 -- title: Table grants are exactly the access model, and nobody but the owner may delete or truncate
--- requirement: core.table_privileges is the whole access model (010): on every table it names
+-- requirement: core.table_privileges is the whole access model (006): on every table it names
 --   and every tenant-scoped table (schema tenant, and any lab table with a tenant_id column),
 --   each role other than the table's owner (PUBLIC included) holds exactly the SELECT, INSERT
 --   and UPDATE rows the model grants it, nothing more (no column-level grant either, which would

@@ -3,7 +3,7 @@
 -- requirement: A SECURITY DEFINER function runs with its owner's rights, so the only ones in
 --   the database (any schema but PostgreSQL's own) are the allow-list: the audit captures,
 --   audit.capture(), audit.capture_row() and the per-table audit.capture_<table>() that
---   audit.install_capture generates (025), owned by enquiries_audit_writer (who may only
+--   audit.install_capture generates (008), owned by enquiries_audit_writer (who may only
 --   insert into the trail). Each pins its search_path, pg_temp last and neither public nor
 --   $user in it (so no object of the caller's can shadow one it uses), and neither PUBLIC nor
 --   any lab role but the owner and its writer may execute it (only triggers call them).

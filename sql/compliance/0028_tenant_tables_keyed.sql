@@ -1,10 +1,10 @@
 -- id: tenant_tables_keyed
 -- title: Every tenant table has a primary key, an index leading with tenant_id and a key to the departments
 -- requirement: Every table in schema tenant has a primary key (the audit trail keys its
---   records by it, 020), an index whose first column is tenant_id (RLS filters every query on
+--   records by it, 012), an index whose first column is tenant_id (RLS filters every query on
 --   it), and, except the department register itself, a foreign key on tenant_id that reaches
 --   tenant.departments, directly or through composite keys leading with tenant_id whose
---   columns are NOT NULL (028), so no row can name a department that does not exist. The
+--   columns are NOT NULL (005), so no row can name a department that does not exist. The
 --   linter's tenant-table-keys rule says the same of migrations (docs/lint.md).
 -- severity: high
 with recursive tables as (
