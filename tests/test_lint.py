@@ -291,7 +291,7 @@ def test_the_command_reports_file_line_rule_message_and_fix_and_exits_1(admin_ds
     assert re.match(r"^\S*fk_on_delete_implicit\.sql:5: fk-on-delete-implicit: foreign key notes_channel_checked", lines[0])
     assert lines[1].startswith("    fix: write the action")
     assert re.match(r"^\S*truncate_granted\.sql:3: truncate-granted: ", lines[2])
-    assert lines[-1] == "2 finding(s) in 2 files (20 rules)"
+    assert lines[-1] == "2 finding(s) in 2 files (21 rules)"
 
 
 @pytest.mark.req("REQ-LINT-3")
@@ -309,7 +309,7 @@ def test_json_output_lists_findings_with_their_fields(admin_dsn: str) -> None:
 def test_the_command_on_the_projects_migrations_exits_0(admin_dsn: str) -> None:
     proc = run(admin_dsn=admin_dsn)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines()[-1].startswith(f"clean: {len(migrations.discover())} files, 20 rules")
+    assert proc.stdout.splitlines()[-1].startswith(f"clean: {len(migrations.discover())} files, 21 rules")
 
 
 @pytest.mark.req("REQ-LINT-5", "REQ-LINT-3")
