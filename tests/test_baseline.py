@@ -55,12 +55,24 @@ def old_chain_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def two_databases(admin_dsn: str, old_chain_dir: Path):
-    """(old chain DSN, baseline DSN), each freshly migrated."""
+def old_chain_then_later_dir(tmp_path_factory, old_chain_dir: Path) -> Path:
+    """The old chain followed by today's post-baseline migrations (036 on): they must apply to
+    either alike, so the comparison covers them too."""
+    into = tmp_path_factory.mktemp("old_then_later") / "sql"
+    shutil.copytree(old_chain_dir, into)
+    for m in migrations.discover():
+        if m.version > migrations.BASELINE_LAST:
+            shutil.copy(m.path, into / m.filename)
+    return into
+
+
+@pytest.fixture(scope="module")
+def two_databases(admin_dsn: str, old_chain_then_later_dir: Path):
+    """(old chain DSN, baseline DSN), each freshly migrated, both with today's post-baseline files."""
     names = [_new_name("oldchain"), _new_name("baseline")]
     dsns = [create_db(admin_dsn, n) for n in names]
     try:
-        for dsn, directory in zip(dsns, [old_chain_dir, migrations.sql_dir()]):
+        for dsn, directory in zip(dsns, [old_chain_then_later_dir, migrations.sql_dir()]):
             with psycopg.connect(dsn, autocommit=True) as conn:
                 migrations.migrate(conn, directory)
         yield dsns
