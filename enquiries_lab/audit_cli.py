@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from enquiries_lab import database, seals
+from enquiries_lab import database, migrations, seals
 from enquiries_lab.cli_errors import handles_errors
 from enquiries_lab.compliance_cli import dsn_option
 
@@ -29,6 +29,7 @@ def seal(dsn: str | None, max_entries: int, wait_s: float) -> None:
 
     t = database.target(dsn)
     with database.connect(t.dsn, autocommit=True) as conn:
+        migrations.require_schema(conn, t.display)
         started = time.perf_counter()
         new = seals.seal(conn, max_entries=max_entries, wait_s=wait_s)
         seconds = time.perf_counter() - started
@@ -55,6 +56,7 @@ def verify(dsn: str | None, anchors: tuple[str, ...], from_seal: int) -> None:
         seals.parse_anchor(a)  # a usage error before connecting
     t = database.target(dsn)
     with database.connect(t.dsn, autocommit=True) as conn:
+        migrations.require_schema(conn, t.display)
         report = seals.verify(conn, anchors=anchors, from_seal=from_seal)
     for p in report.tampering:
         click.echo(p.line())
@@ -83,6 +85,7 @@ def measure(dsn: str | None, table: str, samples: int, with_seal: bool, write_pa
 
     t = database.target(dsn)
     with database.connect(t.dsn, autocommit=True) as conn:
+        migrations.require_schema(conn, t.display)
         figures = audit_timings.measure(conn, table=table, samples=samples, with_seal=with_seal)
         if write_path:
             figures += audit_timings.write_path(conn)

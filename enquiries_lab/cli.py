@@ -12,15 +12,11 @@ import sys
 
 import click
 
-from enquiries_lab import database, migrations
+from enquiries_lab import cli_options, database, migrations
 from enquiries_lab.cli_errors import handles_errors
 from enquiries_lab.errors import LabError
 
-dsn_option = click.option(
-    "--dsn",
-    metavar="DSN",
-    help="PostgreSQL DSN (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded server).",
-)
+dsn_option = cli_options.dsn_option(help=cli_options.DEFAULT_DSN_HELP)
 
 
 # Checked by click, before the command migrates or shows progress (generator.generate's bounds).
@@ -98,12 +94,19 @@ def migrate(dsn: str | None, show_status: bool) -> None:
 
 @cli.command()
 @dsn_option
-@click.option("--yes", is_flag=True, help="Drop the database even if enquiries-lab did not create it.")
+@click.option("--yes", "-y", is_flag=True, help="Drop without asking (needed when there is no terminal to ask on).")
+@click.option("--force", is_flag=True, help="Drop the database even if enquiries-lab did not create it.")
 @handles_errors
-def reset(dsn: str | None, yes: bool) -> None:
-    """Drop and recreate the lab database (empty; run `migrate` or `demo` next)."""
+def reset(dsn: str | None, yes: bool, force: bool) -> None:
+    """Drop and recreate the lab database (empty; run `migrate` or `demo` next). Asks first."""
     t = _target(dsn)
-    database.reset_database(t.dsn, force=yes)
+    what = database.reset_target(t.dsn, force=force)
+    if what is not None and not yes:
+        if not sys.stdin.isatty():
+            raise LabError(f"reset would drop {what}; pass --yes to confirm (there is no terminal to ask on)")
+        if not click.confirm(f"drop {what} and create it empty?", default=False):
+            raise LabError("nothing dropped")
+    database.reset_database(t.dsn, force=force)
     click.echo(f"reset {t.display}: empty database created")
 
 
@@ -270,11 +273,14 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs, copy_runs
 @bench.command("rls")
 @dsn_option
 @click.option("--quick", is_flag=True, help="A small run for CI and smoke checks (100k rows, 7 runs per cell).")
-@click.option("--rows", type=int, default=None, help="Enquiries in the synthetic table (default 1,000,000; --quick 100,000).")
-@click.option("--repeats", type=int, default=None, help="Timed runs per cell (default 30; --quick 7).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the tidy results as CSV here.")
-@click.option("--clients", type=int, default=None, help="Concurrent client processes for the throughput run (default 4; --quick 2; 0 = skip).")
-@click.option("--seconds", type=float, default=None, help="Duration of each throughput run (default 15; --quick 3).")
+@click.option("--rows", type=click.IntRange(min=1000), default=None,
+              help="Enquiries in the synthetic table (default 1,000,000; --quick 100,000).")
+@click.option("--repeats", type=click.IntRange(min=3), default=None, help="Timed runs per cell (default 30; --quick 7).")
+@cli_options.output_file_option("--out", help="Write the tidy results as CSV here (and the settings and plans as JSON beside it).")
+@click.option("--clients", type=click.IntRange(0, 64), default=None,
+              help="Concurrent client processes for the throughput run (default 4; --quick 2; 0 = skip).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True, max=3600), default=None,
+              help="Duration of each throughput run (default 15; --quick 3).")
 @handles_errors
 def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
     """RLS policy designs and index strategies against the explicit-filter baseline."""
@@ -289,8 +295,6 @@ def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
     repeats = repeats or (7 if quick else 30)
     clients = (2 if quick else 4) if clients is None else clients
     seconds = seconds or (3.0 if quick else 15.0)
-    if rows < 1000 or repeats < 3:
-        raise LabError(f"--rows must be at least 1000 and --repeats at least 3 (got {rows}, {repeats})")
     t = _target(dsn)
     with tqdm(total=repeats, unit="round", desc="measuring") as bar:
         cells, meta = rls.run(with_database(t.dsn, "postgres"), rows=rows, repeats=repeats,
@@ -304,9 +308,10 @@ def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
 
 @bench.command("audit")
 @dsn_option
-@click.option("--enquiries", "-n", type=int, default=20_000, show_default=True, help="Size of the generated dataset.")
-@click.option("--rows", type=int, default=2000, show_default=True, help="Rows per batched update.")
-@click.option("--repeats", type=int, default=7, show_default=True)
+@click.option("--enquiries", "-n", type=click.IntRange(200, 5_000_000), default=20_000, show_default=True,
+              help="Size of the generated dataset.")
+@click.option("--rows", type=click.IntRange(min=1), default=2000, show_default=True, help="Rows per batched update.")
+@click.option("--repeats", type=click.IntRange(min=1), default=7, show_default=True)
 @handles_errors
 def bench_audit(dsn, enquiries, rows, repeats) -> None:
     """Write-path cost and storage of the audit trail, with and without its triggers."""

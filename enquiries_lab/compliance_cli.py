@@ -6,13 +6,10 @@ import sys
 
 import click
 
-from enquiries_lab import compliance, database
+from enquiries_lab import cli_options, compliance, database, migrations
 from enquiries_lab.cli_errors import handles_errors
 
-dsn_option = click.option(
-    "--dsn", metavar="DSN",
-    help="PostgreSQL DSN of a superuser (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded server).",
-)
+dsn_option = cli_options.dsn_option(help=cli_options.SUPERUSER_DSN_HELP)
 
 
 @click.command("check")
@@ -37,6 +34,7 @@ def check(dsn: str | None, fmt: str, only: tuple[str, ...], max_rows: int, list_
         return
     t = database.target(dsn)
     with database.connect(t.dsn, autocommit=True) as conn:
+        migrations.require_schema(conn, t.display)
         results = compliance.run(conn, checks)
         codes = compliance.department_codes(conn)
     if fmt == "json":

@@ -101,18 +101,31 @@ def is_lab_database(conn: psycopg.Connection, name: str) -> bool:
     return bool(row) and row[0] == LAB_MARKER
 
 
-def reset_database(dsn: str, *, force: bool = False) -> None:
-    """Drop and recreate the DSN's database; refuse one the lab did not create unless forced."""
+def reset_target(dsn: str, *, force: bool = False) -> str | None:
+    """What a reset of the DSN's database would drop, as a phrase ("database 'x' at ... (size)"),
+    or None when it does not exist yet; refuses a system database, and one the lab did not
+    create unless forced."""
     name = database_name(dsn)
     if name in {"postgres", "template0", "template1"}:
         raise LabError(f"refusing to reset the system database {name!r}; point --dsn at a lab database")
     with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
-        if exists and not force and not is_lab_database(conn, name):
+        row = conn.execute("select pg_size_pretty(pg_database_size(oid)) from pg_database where datname = %s",
+                           [name]).fetchone()
+        if row is None:
+            return None
+        if not force and not is_lab_database(conn, name):
             raise LabError(
                 f"database {name!r} at {redact(dsn)} was not created by enquiries-lab; "
-                f"pass --yes to drop it anyway"
+                f"pass --force to drop it anyway"
             )
+        return f"database {name!r} at {redact(dsn)} ({row[0]})"
+
+
+def reset_database(dsn: str, *, force: bool = False) -> None:
+    """Drop and recreate the DSN's database; refuse one the lab did not create unless forced."""
+    exists = reset_target(dsn, force=force) is not None
+    name = database_name(dsn)
+    with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
         try:
             if exists:
                 conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))

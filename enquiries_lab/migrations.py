@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from enquiries_lab.errors import MigrationError, describe_db_error
+from enquiries_lab.errors import LabError, MigrationError, describe_db_error
 
 ENV_SQL_DIR = "ENQUIRIES_LAB_SQL_DIR"
 FILE_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[a-z0-9_]+)\.sql$")
@@ -318,3 +318,11 @@ def _apply(conn: psycopg.Connection, m: Migration) -> None:
         line = line_of(m.sql, err.diag.statement_position) if err.diag else None
         where = f"{m.filename}:{line}" if line else m.filename
         raise MigrationError(f"{where}: {describe_db_error(err)} (nothing from this file was applied)") from None
+
+
+def require_schema(conn: psycopg.Connection, where: str) -> None:
+    """Refuse, in one line, to read a database the lab never migrated (a check or a seal there
+    would only list missing relations)."""
+    if conn.execute("select to_regclass('lab_meta.migrations') is null").fetchone()[0]:
+        raise LabError(f"{where} holds no enquiries-lab schema (no migration applied); "
+                       f"run `enquiries-lab migrate` (or `demo`) first")

@@ -11,14 +11,12 @@ from __future__ import annotations
 import click
 from psycopg import sql
 
-from enquiries_lab import database
+from enquiries_lab import cli_options, database
 from enquiries_lab.cli_errors import handles_errors
 from enquiries_lab.config import with_database
 
-dsn_option = click.option(
-    "--dsn", metavar="DSN",
-    help="Any DSN on the server (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded server).",
-)
+dsn_option = cli_options.dsn_option(
+    help="Any DSN on the server (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded server).")
 
 
 @click.group("notebooks")

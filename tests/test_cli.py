@@ -187,17 +187,27 @@ def test_reset_refuses_database_not_created_by_lab_and_keeps_its_data(admin_dsn:
     proc = run("reset", "--dsn", foreign_db_with_data)
 
     line = assert_one_line_error(proc)
-    assert "was not created by enquiries-lab" in line and "--yes" in line
+    assert "was not created by enquiries-lab" in line and "--force" in line
     assert database_exists(admin_dsn, name)
     with psycopg.connect(foreign_db_with_data) as conn:
         assert conn.execute("select x from precious").fetchall() == [("keep me",)]
 
 
 @pytest.mark.req("REQ-FND-8")
-def test_reset_with_yes_recreates_database_not_created_by_lab(admin_dsn: str, foreign_db_with_data: str) -> None:
+def test_reset_with_yes_alone_still_refuses_database_not_created_by_lab(foreign_db_with_data: str) -> None:
+    proc = run("reset", "--yes", "--dsn", foreign_db_with_data)
+
+    line = assert_one_line_error(proc)
+    assert "was not created by enquiries-lab" in line and "--force" in line
+    with psycopg.connect(foreign_db_with_data) as conn:
+        assert conn.execute("select x from precious").fetchall() == [("keep me",)]
+
+
+@pytest.mark.req("REQ-FND-8")
+def test_reset_with_force_recreates_database_not_created_by_lab(admin_dsn: str, foreign_db_with_data: str) -> None:
     name = parse_dsn(foreign_db_with_data)["dbname"]
 
-    proc = run("reset", "--yes", "--dsn", foreign_db_with_data)
+    proc = run("reset", "--yes", "--force", "--dsn", foreign_db_with_data)
 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"reset {redact(foreign_db_with_data)}: empty database created"
@@ -224,19 +234,80 @@ def test_reset_of_missing_database_creates_it_as_lab_database(admin_dsn: str, la
     assert database_comment(admin_dsn, lab_created_name) == LAB_MARKER
 
 
-@pytest.mark.req("REQ-FND-8")
-def test_reset_of_lab_created_database_empties_it_without_yes(admin_dsn: str, lab_created_name: str) -> None:
-    dsn = with_database(admin_dsn, lab_created_name)
-    assert run("reset", "--dsn", dsn).returncode == 0
+def lab_database_with_scratch(admin_dsn: str, name: str) -> str:
+    dsn = with_database(admin_dsn, name)
+    assert run("reset", "--dsn", dsn).returncode == 0   # a missing database: nothing to drop, no question
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("create table scratch (x integer)")
+    return dsn
 
-    proc = run("reset", "--dsn", dsn)
+
+def scratch_exists(dsn: str) -> bool:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("select to_regclass('scratch') is not null").fetchone()[0]
+
+
+@pytest.mark.req("REQ-FND-8")
+def test_reset_of_lab_created_database_with_yes_empties_it(admin_dsn: str, lab_created_name: str) -> None:
+    dsn = lab_database_with_scratch(admin_dsn, lab_created_name)
+
+    proc = run("reset", "--yes", "--dsn", dsn)
 
     assert proc.returncode == 0, proc.stderr
-    with psycopg.connect(dsn) as conn:
-        assert conn.execute("select to_regclass('scratch') is null").fetchone()[0]
+    assert not scratch_exists(dsn)
     assert database_comment(admin_dsn, lab_created_name) == LAB_MARKER
+
+
+@pytest.mark.req("REQ-FND-8")
+def test_reset_without_yes_and_without_a_terminal_drops_nothing(admin_dsn: str, lab_created_name: str) -> None:
+    dsn = lab_database_with_scratch(admin_dsn, lab_created_name)
+
+    proc = run("reset", "--dsn", dsn)   # stdin is a pipe: nobody to ask
+
+    line = assert_one_line_error(proc)
+    assert f"reset would drop database '{lab_created_name}'" in line and "--yes" in line
+    assert scratch_exists(dsn)
+
+
+def reset_on_a_terminal(dsn: str, answer: str) -> tuple[int, str]:
+    """`reset` with stdin, stdout and stderr on a pseudo-terminal; `answer` typed at the prompt."""
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    proc = subprocess.Popen([console_script(), "reset", "--dsn", dsn], stdin=terminal, stdout=terminal,
+                            stderr=terminal, env=env, close_fds=True)
+    os.close(terminal)
+    seen, answered = b"", False
+    while True:
+        ready, _, _ = select.select([controller], [], [], 60)
+        assert ready, f"no output from reset within 60 s: {seen!r}"
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:   # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(controller, answer.encode() + b"\n")
+            answered = True
+    os.close(controller)
+    return proc.wait(timeout=60), seen.decode(errors="replace")
+
+
+@pytest.mark.req("REQ-FND-8")
+def test_reset_on_a_terminal_asks_and_drops_only_on_yes(admin_dsn: str, lab_created_name: str) -> None:
+    dsn = lab_database_with_scratch(admin_dsn, lab_created_name)
+
+    rc, output = reset_on_a_terminal(dsn, "n")
+    assert rc == 1 and f"drop database '{lab_created_name}'" in output and "nothing dropped" in output, output
+    assert scratch_exists(dsn)
+
+    rc, output = reset_on_a_terminal(dsn, "y")
+    assert rc == 0 and "empty database created" in output, output
+    assert not scratch_exists(dsn)
 
 
 @pytest.mark.req("REQ-FND-8")
@@ -261,9 +332,8 @@ URL = "postgresql://url@h3/db3"
         (["--dsn", FLAG], {"ENQUIRIES_LAB_DSN": LAB, "DATABASE_URL": URL}, FLAG),
         ([], {"ENQUIRIES_LAB_DSN": LAB, "DATABASE_URL": URL}, LAB),
         ([], {"ENQUIRIES_LAB_DSN": "", "DATABASE_URL": URL}, URL),
-        (["--dsn", ""], {"ENQUIRIES_LAB_DSN": LAB}, LAB),
     ],
-    ids=["flag", "lab-variable", "empty-lab-variable-means-database-url", "empty-flag-means-lab-variable"],
+    ids=["flag", "lab-variable", "empty-lab-variable-means-database-url"],
 )
 @pytest.mark.req("REQ-FND-2")
 def test_db_url_follows_resolution_order(args: list[str], env: dict[str, str], expected: str) -> None:

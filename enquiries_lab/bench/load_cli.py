@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
+from enquiries_lab import cli_options
 from enquiries_lab.cli_errors import handles_errors
 from enquiries_lab.errors import LabError
 
 
 @click.command("load")
-@click.option("--dsn", metavar="DSN",
-              help="PostgreSQL DSN of a superuser (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded "
+@cli_options.dsn_option(help="PostgreSQL DSN of a superuser (default: $ENQUIRIES_LAB_DSN, then $DATABASE_URL, then the embedded "
                    "server); the run uses a throwaway database on that server.")
 @click.option("--clients", "-c", type=click.IntRange(1, 64), default=4, show_default=True, help="Client processes.")
 @click.option("--duration", type=click.FloatRange(1, 3600), default=30.0, show_default=True, help="Seconds of load.")
@@ -28,7 +28,7 @@ from enquiries_lab.errors import LabError
               help="Terminate a random application backend about this often (fault run).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--keep", is_flag=True, help="Keep the database afterwards (its name is printed).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the result as JSON here.")
+@cli_options.output_file_option("--json", "json_out", help="Write the result as JSON here.")
 @handles_errors
 def load(dsn, clients, duration, max_ops, enquiries, departments, kill_every, seed, keep, json_out) -> None:
     """Concurrent casework load (reads, transitions, races) with isolation and audit checks."""

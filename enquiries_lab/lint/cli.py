@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import psycopg
 
+from enquiries_lab import cli_options
 from enquiries_lab.errors import LabError, describe_db_error
 from enquiries_lab.lint.engine import Report, lint_database, lint_migrations, load_rules
 from enquiries_lab.lint.shadow import ENV_TEST_DSN, default_admin_dsn
@@ -34,10 +35,10 @@ def render_text(report: Report) -> str:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Findings as text (file:line: rule: message, then the fix) or as JSON.")
-@click.option("--db", "db_dsn", metavar="DSN",
-              help="Also run the catalog rules against this live database (PATHS are then the migrations it was built from).")
-@click.option("--shadow-dsn", metavar="DSN",
-              help=f"Superuser DSN of a server for the throwaway database (default: ${ENV_TEST_DSN}, else a private embedded server).")
+@cli_options.dsn_option("--db", dest="db_dsn",
+                        help="Also run the catalog rules against this live database (PATHS are then the migrations it was built from).")
+@cli_options.dsn_option("--shadow-dsn",
+                        help=f"Superuser DSN of a server for the throwaway database (default: ${ENV_TEST_DSN}, else a private embedded server).")
 @click.option("--squawk", "with_squawk", is_flag=True,
               help="Also run squawk's lock-safety lints (for migrations that will meet populated tables).")
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
