@@ -31,8 +31,7 @@ LAB_ROLES = ["enquiries_caseworker", "enquiries_supervisor", "enquiries_auditor"
 APPLICATION_ROLES = [r for r in LAB_ROLES if r not in ("enquiries_owner", "enquiries_audit_writer")]
 # The only SECURITY DEFINER functions, who owns them, and why they must be definer.
 DEFINER_ALLOW_LIST = {
-    "audit.capture()": "enquiries_audit_writer",      # statement audit trigger: callers hold nothing on the trail
-    "audit.capture_row()": "enquiries_audit_writer",  # its row form (the Citus profile)
+    "audit.capture_row()": "enquiries_audit_writer",  # the row form of the capture (the Citus profile)
     # the per-table statement captures audit.install_capture generates (025), one per tenant table
     **{f"audit.capture_{t}()": "enquiries_audit_writer" for t in WORLD_TABLES},
 }

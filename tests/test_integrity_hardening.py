@@ -382,3 +382,31 @@ def test_disposed_text_left_behind_or_a_note_attached_later_fails_disposed_recor
         (f"tenant.escalations {old_esc}", "escalation text kept after the enquiry was disposed of"),
         (f"tenant.notes {note}", "note of a disposed enquiry that is not disposed of")}
     assert esc  # the live escalation is not a finding
+
+
+def test_the_retired_generic_capture_refuses_every_write_and_counts_for_no_check(w, su):
+    """Before sql/051 an owner could capture a table with the generic audit.capture(), which
+    never got 036's per-row checks, and check 0003 counted it. Now it refuses every write
+    (EL206), is no SECURITY DEFINER, and 0003 reports the table as uncaptured."""
+    assert su.execute("select prosecdef from pg_proc where oid = 'audit.capture()'::regprocedure").fetchone()[0] is False
+    before = trail_and_rows(su)
+    try:
+        su.execute("drop trigger z_audit_insert on tenant.notes; drop trigger z_audit_update on tenant.notes")
+        su.execute("create trigger z_audit_insert after insert on tenant.notes referencing new table as new_rows "
+                   "for each statement execute function audit.capture('note_id')")
+        su.execute("create trigger z_audit_update after update on tenant.notes referencing old table as old_rows "
+                   "new table as new_rows for each statement execute function audit.capture('note_id')")
+
+        result = compliance.run(su, only=["audit_capture_triggers"])[0]
+        assert {(v.object, v.problem) for v in result.violations} == {
+            ("tenant.notes", "no enabled audit trigger captures insert"),
+            ("tenant.notes", "no enabled audit trigger captures update")}
+        with w.connect() as conn:
+            with pytest.raises(psycopg.Error) as err:
+                with act_as(conn, w.a.actor("caseworker")) as cur:
+                    cur.execute(sql.SQL(NOTE).format(enquiry=sql.Literal(str(w.a.enquiry_id))))
+        assert err.value.sqlstate == "EL206" and "retired" in str(err.value), err.value
+        assert trail_and_rows(su) == before
+    finally:
+        su.execute("select audit.install_capture('tenant.notes')")
+    assert compliance.run(su, only=["audit_capture_triggers"])[0].passed

@@ -118,10 +118,7 @@ UNPROTECTED = """create table tenant.attachments (
 """
 PROTECTION = """alter table tenant.attachments enable row level security;
 alter table tenant.attachments force row level security;
-create trigger z_audit_insert after insert on tenant.attachments referencing new table as new_rows
-    for each statement execute function audit.capture('attachment_id');
-create trigger z_audit_update after update on tenant.attachments referencing old table as old_rows new table as new_rows
-    for each statement execute function audit.capture('attachment_id');
+select audit.install_capture('tenant.attachments');
 """
 
 

@@ -3,7 +3,8 @@
 -- requirement: Every table in schema tenant carries an enabled AFTER INSERT and an enabled
 --   AFTER UPDATE trigger that runs the audit capture: the table's own generated capture
 --   (audit.capture_<table>(), sql/008, generated for the table's current columns), or
---   audit.capture() / audit.capture_row() (the Citus profile) with the table's record key,
+--   audit.capture_row() (the Citus profile) with the table's record key (the generic
+--   audit.capture() is retired, 051, and counts for nothing),
 --   so no change escapes the trail. Disabled triggers, triggers that fire only in replica
 --   mode, and a generated capture out of date with its table's columns do not count.
 -- severity: critical
@@ -14,7 +15,7 @@ capture as (
     select t.tgrelid, t.tgname, t.tgtype, t.tgenabled,
            t.tgnargs = 1 and t.tgargs = convert_to(a.key_column, 'UTF8') || '\x00'::bytea as keyed
     from pg_trigger t join audited a on a.oid = t.tgrelid
-    where t.tgfoid in ('audit.capture()'::regprocedure, coalesce(to_regprocedure('audit.capture_row()'), 0))
+    where t.tgfoid = coalesce(to_regprocedure('audit.capture_row()'), 0)
     union all
     select t.tgrelid, t.tgname, t.tgtype, t.tgenabled, true
     from pg_trigger t join audited a on a.oid = t.tgrelid

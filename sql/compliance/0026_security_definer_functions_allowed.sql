@@ -2,7 +2,7 @@
 -- title: The only SECURITY DEFINER functions are the audit captures, with a pinned search_path
 -- requirement: A SECURITY DEFINER function runs with its owner's rights, so the only ones in
 --   the database (any schema but PostgreSQL's own) are the allow-list: the audit captures,
---   audit.capture(), audit.capture_row() and the per-table audit.capture_<table>() that
+--   audit.capture_row() and the per-table audit.capture_<table>() that
 --   audit.install_capture generates (008), owned by enquiries_audit_writer (who may only
 --   insert into the trail). Each pins its search_path, pg_temp last and neither public nor
 --   $user in it (so no object of the caller's can shadow one it uses), and neither PUBLIC nor
@@ -16,8 +16,7 @@ with definer as (
     where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
 ),
 allowed as (
-    select 'audit'::name as nspname, 'capture'::name as proname
-    union all select 'audit', 'capture_row'
+    select 'audit'::name as nspname, 'capture_row'::name as proname
     union all select 'audit', ('capture_' || split_part(a.table_name, '.', 2))::name from audit.audited_tables a
 )
 select d.name as object, null::uuid as tenant_id, jsonb_build_object('problem', x.problem, 'owner', d.owner,

@@ -4,7 +4,5 @@
 create table tenant.attachments (tenant_id uuid not null, attachment_id uuid not null, file_name text not null);
 alter table tenant.attachments enable row level security;
 alter table tenant.attachments force row level security;
-create trigger z_audit_insert after insert on tenant.attachments referencing new table as new_rows
-    for each statement execute function audit.capture('attachment_id');
-create trigger z_audit_update after update on tenant.attachments referencing old table as old_rows new table as new_rows
-    for each statement execute function audit.capture('attachment_id');
+create trigger z_audit_row after insert or update on tenant.attachments
+    for each row execute function audit.capture_row('attachment_id');
