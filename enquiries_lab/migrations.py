@@ -65,6 +65,8 @@ create table if not exists lab_meta.profile_migrations (
 # same database in steps. Post-baseline migrations are ordinary numbered files from 036, so
 # no number above 035 ever meant two different files.
 BASELINE_LAST = 35
+# The baseline's last file: a directory holding it may not reuse the old chain's numbers after it.
+BASELINE_MARK, BASELINE_LAST_FILE = "014_compliance_support", 14
 # The pre-baseline chain's files (001_roles is the same file in both).
 PRE_BASELINE_FILES = frozenset((
     "002_schemas", "003_context", "004_core_reference", "005_core_workflow", "006_audit_trail",
@@ -127,6 +129,12 @@ def discover(directory: Path | None = None) -> list[Migration]:
         if version in found:
             raise MigrationError(f"{path.name}: version {version} is also used by {found[version].filename}")
         found[version] = Migration(version, match["name"], path, data.decode("utf-8"), hashlib.sha256(data).hexdigest())
+    if any(f"{m.version:03d}_{m.name}" == BASELINE_MARK for m in found.values()):
+        for m in found.values():
+            if BASELINE_LAST_FILE < m.version <= BASELINE_LAST:
+                raise MigrationError(f"{m.filename}: numbers {BASELINE_LAST_FILE + 1:03d}-{BASELINE_LAST:03d} belonged to the "
+                                     f"pre-baseline chain, so a database may hold another file under that number; "
+                                     f"number new migrations after the last one (from {BASELINE_LAST + 1:03d} on)")
     return [found[v] for v in sorted(found)]
 
 

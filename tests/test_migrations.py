@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -184,6 +185,22 @@ def test_duplicate_version_is_refused(empty_db: str, mig_dir: Path) -> None:
         migrate(empty_db, mig_dir)
     assert recorded(empty_db) == []
     assert not relation_exists(empty_db, "a")
+
+
+@pytest.mark.parametrize("number", [15, 35])
+@pytest.mark.req("REQ-FND-4")
+def test_a_new_file_numbered_like_the_pre_baseline_chain_is_refused(empty_db: str, tmp_path: Path, number: int) -> None:
+    """015-035 were the old chain's: a database migrated with it holds other files under those
+    numbers, so the baseline's directory may not use them again."""
+    directory = tmp_path / "sql"
+    shutil.copytree(migrations.sql_dir(), directory, ignore=shutil.ignore_patterns("compliance", "citus"))
+    write(directory, f"{number:03d}_reused.sql", "create table reused (id integer);\n")
+
+    with pytest.raises(MigrationError, match=rf"^{number:03d}_reused\.sql: numbers 015-035 belonged to the pre-baseline chain.*"
+                                             r"from 036 on"):
+        migrate(empty_db, directory)
+    assert recorded(empty_db) == []
+    assert not relation_exists(empty_db, "reused")
 
 
 @pytest.mark.parametrize("bad_name", ["1_short_version.sql", "001-dashes.sql", "001_CamelCase.sql", "create_a.sql"])
