@@ -276,8 +276,10 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs, copy_runs
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the tidy results as CSV here.")
 @click.option("--clients", type=int, default=None, help="Concurrent client processes for the throughput run (default 4; --quick 2; 0 = skip).")
 @click.option("--seconds", type=float, default=None, help="Duration of each throughput run (default 15; --quick 3).")
+@click.option("--dataset", is_flag=True, help="Instead: the application's own queries on the generated data at --dsn, "
+                                              "RLS alone against the explicit filter (and the record history p95).")
 @handles_errors
-def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
+def bench_rls(dsn, quick, rows, repeats, out, clients, seconds, dataset) -> None:
     """RLS policy designs and index strategies against the explicit-filter baseline."""
     from pathlib import Path
 
@@ -285,6 +287,18 @@ def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
 
     from enquiries_lab.bench import rls
     from enquiries_lab.config import with_database
+
+    if dataset:
+        from enquiries_lab.bench import patterns
+
+        repeats = repeats or (7 if quick else 15)
+        if repeats < 3:
+            raise LabError(f"--repeats must be at least 3 (got {repeats})")
+        t = _target(dsn)
+        with tqdm(total=repeats, unit="round", desc="measuring") as bar:
+            cells, meta = patterns.run(t.dsn, repeats=repeats, progress=lambda done, total: bar.update(1))
+        click.echo(patterns.report(cells, meta))
+        return
 
     rows = rows or (100_000 if quick else 1_000_000)
     repeats = repeats or (15 if quick else 30)

@@ -62,9 +62,7 @@ def explain(dataset, pattern: str, *, routing: bool = False) -> dict:
         with act_as(conn, actor) as cur:
             params = dict(params)
             window = queries.record_window(cur, params["record_id"]) if pattern == "record_history" else None
-            if window:
-                params["from"], params["to"] = window
-            query = compose(pattern, routing, window=window is not None).as_string(cur)
+            query = compose(pattern, routing, window=window).as_string(cur)
             cur.execute("explain (format json) " + query, params)
             return cur.fetchone()[0][0]["Plan"]
 
@@ -120,6 +118,16 @@ def test_a_records_history_reads_only_the_partitions_of_its_life_and_misses_no_e
             shown = queries.record_history(cur, auditor, enquiry)
             everything = cur.execute(compose("record_history", False), {"record_id": enquiry}).fetchall()
             created, updated = queries.record_window(cur, enquiry)
+        # and for enquiries of every length of life (short ones are one window, long ones walked back)
+        sample = [r for r, in conn.execute("select enquiry_id from tenant.enquiries where tenant_id = %s "
+                                           "order by updated_at - created_at desc, enquiry_id limit 40",
+                                           [auditor.tenant_id])]
+        sample += [r for r, in conn.execute("select enquiry_id from tenant.enquiries where tenant_id = %s "
+                                            "order by enquiry_id limit 40", [auditor.tenant_id])]
+        with act_as(conn, auditor) as cur:
+            for record in sample:
+                assert queries.record_history(cur, auditor, record) == cur.execute(
+                    compose("record_history", False), {"record_id": record}).fetchall(), record
     assert shown == everything and len(shown) >= 2
     life = (updated.year - created.year) * 12 + updated.month - created.month + 1   # months of its life
     read = entry_partitions(explain((dsn, None, auditor, {**params, "record_id": enquiry}), "record_history"))
