@@ -52,13 +52,14 @@ def _departments(conn: psycopg.Connection) -> dict[str, dict]:
     for label, order in (("largest", "desc"), ("smallest", "asc")):
         tenant, n = conn.execute(f"select tenant_id, count(*) from tenant.enquiries group by 1 order by 2 {order}, 1 "
                                  "limit 1").fetchone()
-        staff, = conn.execute("select assigned_to from tenant.enquiries where tenant_id = %s and status = 'in_progress' "
-                              "group by 1 order by count(*) desc, 1 limit 1", [tenant]).fetchone()
+        staff, = conn.execute("select assigned_to from tenant.enquiries where tenant_id = %s and assigned_to is not null "
+                              "group by 1 order by count(*) filter (where status = 'in_progress') desc, count(*) desc, 1 "
+                              "limit 1", [tenant]).fetchone()
         people = dict(conn.execute("select distinct on (staff_role) staff_role, staff_id from tenant.staff "
                                    "where tenant_id = %s order by staff_role, staff_id", [tenant]).fetchall())
         enquiry, reference = conn.execute(
-            "select enquiry_id, reference from tenant.enquiries where tenant_id = %s and closed_at is null "
-            "and deleted_at is null order by enquiry_id limit 1", [tenant]).fetchone()
+            "select enquiry_id, reference from tenant.enquiries where tenant_id = %s and deleted_at is null "
+            "and disposed_at is null order by closed_at is null desc, enquiry_id limit 1", [tenant]).fetchone()
         month, = conn.execute("select date_trunc('month', max(received_at)) - interval '1 month' from tenant.enquiries "
                               "where tenant_id = %s", [tenant]).fetchone()
         out[label] = {"rows": n, "caseworker": Actor(tenant, staff, "caseworker"),
