@@ -19,8 +19,8 @@ policies as (
            coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') as expr
     from pg_policy p
 ),
--- Comparing tenant_id with the context counts, as the stable expression (sql/060) or as the
--- older sub-select; merely naming the context function does not.
+-- Comparing tenant_id with the context counts, once per query (sub-select) or per row (a
+-- slower form scale_out_policies names); merely naming the context function does not.
 tenant_checks as (
     select p.*, p.expr ~ 'tenant_id = (\(\s*SELECT )?tenant\.current_tenant_id\(\)' as compares_tenant,
            p.expr ~ 'current_tenant_id\(\)' as names_tenant

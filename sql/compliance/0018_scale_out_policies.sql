@@ -2,8 +2,6 @@
 -- title: Scale-out readiness: every permissive policy on a tenant table carries the tenant check itself
 -- requirement: The schema stays distributable by tenant_id on Citus (docs/scale-out.md):
 --   Citus copies restrictive policies to the shards as permissive, so isolation must not rest on them alone.
---   The check is `tenant_id = tenant.current_tenant_id()` (sql/060: the form Citus accepts, a stable
---   expression the planner folds while estimating) or the older sub-select form.
 -- severity: medium
 select r.object, null::uuid as tenant_id, jsonb_build_object('problem', r.detail) as detail
 from (
@@ -19,10 +17,13 @@ with policies as (
 select format('%s.%s', p.nspname, p.relname) as object,
        format(case when x.expr !~ 'current_tenant_id\(\)'
                    then 'permissive policy %s has no tenant check (using: %s; with check: %s)'
+                   when x.expr ~ 'tenant_id = tenant\.current_tenant_id\(\)'
+                   then 'permissive policy %s checks the tenant per row: tenant.current_tenant_id() outside a sub-select '
+                        'is evaluated for every row and is no index condition (using: %s; with check: %s)'
                    else 'permissive policy %s names the tenant context but does not compare tenant_id with it (using: %s; with check: %s)'
               end, p.polname, coalesce(p.using_expr, '-'), coalesce(p.check_expr, '-')) as detail
 from policies p
 cross join lateral (values (coalesce(p.using_expr, '') || ' ' || coalesce(p.check_expr, ''))) as x(expr)
-where (p.polcmd in ('r', 'w', 'd', '*') and coalesce(p.using_expr, '') !~ 'tenant_id = (\(\s*SELECT )?tenant\.current_tenant_id\(\)')
-   or (p.polcmd in ('a', 'w', '*') and coalesce(p.check_expr, p.using_expr, '') !~ 'tenant_id = (\(\s*SELECT )?tenant\.current_tenant_id\(\)')
+where (p.polcmd in ('r', 'w', 'd', '*') and coalesce(p.using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
+   or (p.polcmd in ('a', 'w', '*') and coalesce(p.check_expr, p.using_expr, '') !~ 'tenant_id = \(\s*SELECT tenant\.current_tenant_id\(\)')
 ) r

@@ -1,6 +1,6 @@
 -- id: policy-always-true
 -- title: A policy that does not look at the row (e.g. USING (true))
--- fix: every policy on a tenant table carries the tenant check, `tenant_id = tenant.current_tenant_id()`; a policy that ignores the row admits every department's rows for the roles it names (and Citus turns even restrictive policies into permissive ones)
+-- fix: every policy on a tenant table carries the tenant check, `tenant_id = (select tenant.current_tenant_id())`; a policy that ignores the row admits every department's rows for the roles it names (and Citus turns even restrictive policies into permissive ones)
 select format('%I on %I.%I', p.polname, n.nspname, c.relname) as object,
        format('policy %I on %I.%I (%s) admits every row: %s', p.polname, n.nspname, c.relname,
               case when p.polpermissive then 'permissive' else 'restrictive' end,

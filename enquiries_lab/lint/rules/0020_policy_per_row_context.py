@@ -1,15 +1,10 @@
-"""A context lookup in a policy must not be a function call the planner cannot see through.
+"""A context lookup in a policy must run once per query, not once per row.
 
-`tenant_id = tenant.current_tenant_id()` (sql/060) is a STABLE, inlinable SQL function: the
-planner folds it while estimating (the department's own statistics), and as an index
-condition it is evaluated once per scan. A PL/pgSQL, SECURITY DEFINER or SET-carrying
-function is opaque instead: called through the function manager for every row it filters
-(measured 2-4x on aggregates, docs/benchmarks.md), and a raw current_setting() belongs in the
-one context function, not in each policy. The policy's expression tree (pg_node_tree) is read:
-a call to current_setting() or to a non-immutable project function that is not an inlinable
-SQL function is flagged unless it sits in an uncorrelated sub-select (the older form,
-`(select tenant.current_tenant_id())`, an InitPlan). This rule reads the catalog only, so it
-also runs with --db.
+`tenant_id = tenant.current_tenant_id()` calls the function for every row and keeps
+`tenant_id` from being an index condition; `tenant_id = (select tenant.current_tenant_id())`
+is an InitPlan, evaluated once. The policy's expression tree (pg_node_tree) is read: a call
+to current_setting() or to any non-immutable function of the project is flagged unless it
+sits in an uncorrelated sub-select. This rule reads the catalog only, so it also runs with --db.
 """
 
 from __future__ import annotations
@@ -18,9 +13,8 @@ import re
 
 ID = "policy-per-row-context"
 TITLE = "A policy looks the context up once per row"
-FIX = ("compare with the context function: `tenant_id = tenant.current_tenant_id()` (a STABLE, inlinable SQL "
-       "function the planner folds for estimates and evaluates once per index scan), or wrap another lookup in a "
-       "sub-select so it is evaluated once (an InitPlan)")
+FIX = ("wrap the lookup in a sub-select: `tenant_id = (select tenant.current_tenant_id())`, so the planner "
+       "evaluates it once (an InitPlan) and tenant_id stays an index condition")
 NEEDS_MIGRATIONS = False
 
 QUERY = """
@@ -31,19 +25,14 @@ join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 where n.nspname not in (select jsonb_array_elements_text($1 -> 'ignored_schemas'))
 """
 
-# Functions whose call is an opaque context lookup: current_setting(), and every function
-# outside pg_catalog that is not IMMUTABLE (it may read settings or tables) unless the planner
-# inlines it (LANGUAGE sql, STABLE, no SECURITY DEFINER, no SET, not set-returning).
+# Functions whose call is a context lookup: current_setting(), and every function outside
+# pg_catalog that is not IMMUTABLE (it may read settings or tables).
 LOOKUPS = """
 select f.oid, f.oid::pg_catalog.regprocedure::text
-from pg_catalog.pg_proc f
-join pg_catalog.pg_namespace n on n.oid = f.pronamespace
-join pg_catalog.pg_language l on l.oid = f.prolang
+from pg_catalog.pg_proc f join pg_catalog.pg_namespace n on n.oid = f.pronamespace
 where f.oid = any($2::oid[])
   and ((n.nspname = 'pg_catalog' and f.proname = 'current_setting')
-       or (n.nspname not in ('pg_catalog', 'information_schema') and f.provolatile <> 'i'
-           and not (l.lanname = 'sql' and f.provolatile = 's' and not f.prosecdef and f.proconfig is null
-                    and not f.proretset)))
+       or (n.nspname not in ('pg_catalog', 'information_schema') and f.provolatile <> 'i'))
 """
 
 _NODE = re.compile(r"\{([A-Z_]+)")
