@@ -143,8 +143,8 @@ def _history_p95(conn: psycopg.Connection, samples: int, rng: random.Random) -> 
     """queries.record_history for random enquiries (with their department's auditor), RLS alone."""
     auditors = dict(conn.execute("select distinct on (tenant_id) tenant_id, staff_id from tenant.staff "
                                  "where staff_role = 'auditor' order by tenant_id, staff_id").fetchall())
-    picks = conn.execute("select tenant_id, enquiry_id from tenant.enquiries tablesample system (1) repeatable (%s) "
-                         "limit %s", [rng.randrange(1 << 30), samples]).fetchall()
+    picks = conn.execute("select tenant_id, enquiry_id from tenant.enquiries order by md5(enquiry_id::text || %s) "
+                         "limit %s", [str(rng.randrange(1 << 30)), samples]).fetchall()
     lat = []
     for tenant, enquiry in picks:
         actor = Actor(tenant, auditors[tenant], "auditor")
