@@ -272,17 +272,21 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs, copy_runs
 
 @bench.command("rls")
 @dsn_option
-@click.option("--quick", is_flag=True, help="A small run for CI and smoke checks (100k rows, 7 runs per cell).")
+@click.option("--quick", is_flag=True, help="A small run for CI and smoke checks (100k rows, 15 interleaved rounds, "
+                                            "the baseline, the shipped design and its two alternatives).")
 @click.option("--rows", type=click.IntRange(min=1000), default=None,
               help="Enquiries in the synthetic table (default 1,000,000; --quick 100,000).")
-@click.option("--repeats", type=click.IntRange(min=3), default=None, help="Timed runs per cell (default 30; --quick 7).")
+@click.option("--repeats", type=click.IntRange(min=3), default=None,
+              help="Interleaved rounds, one timed run per cell each (default 30; --quick 15).")
 @cli_options.output_file_option("--out", help="Write the tidy results as CSV here (and the settings and plans as JSON beside it).")
 @click.option("--clients", type=click.IntRange(0, 64), default=None,
               help="Concurrent client processes for the throughput run (default 4; --quick 2; 0 = skip).")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True, max=3600), default=None,
               help="Duration of each throughput run (default 15; --quick 3).")
+@click.option("--dataset", is_flag=True, help="Instead: the application's own queries on the generated data at --dsn, "
+                                              "RLS alone against the explicit filter (and the record history p95).")
 @handles_errors
-def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
+def bench_rls(dsn, quick, rows, repeats, out, clients, seconds, dataset) -> None:
     """RLS policy designs and index strategies against the explicit-filter baseline."""
     from pathlib import Path
 
@@ -291,14 +295,25 @@ def bench_rls(dsn, quick, rows, repeats, out, clients, seconds) -> None:
     from enquiries_lab.bench import rls
     from enquiries_lab.config import with_database
 
+    if dataset:
+        from enquiries_lab.bench import patterns
+
+        repeats = repeats or (7 if quick else 15)
+        t = _target(dsn)
+        with tqdm(total=repeats, unit="round", desc="measuring") as bar:
+            cells, meta = patterns.run(t.dsn, repeats=repeats, progress=lambda done, total: bar.update(1))
+        click.echo(patterns.report(cells, meta))
+        return
+
     rows = rows or (100_000 if quick else 1_000_000)
-    repeats = repeats or (7 if quick else 30)
+    repeats = repeats or (15 if quick else 30)
     clients = (2 if quick else 4) if clients is None else clients
     seconds = seconds or (3.0 if quick else 15.0)
     t = _target(dsn)
     with tqdm(total=repeats, unit="round", desc="measuring") as bar:
         cells, meta = rls.run(with_database(t.dsn, "postgres"), rows=rows, repeats=repeats,
-                              progress=lambda done, total: bar.update(1), clients=clients, seconds=seconds)
+                              progress=lambda done, total: bar.update(1), clients=clients, seconds=seconds,
+                              variants=rls.QUICK_VARIANTS if quick else None)
     click.echo(rls.report(cells, meta))
     if out:
         rls.write_csv(cells, Path(out))

@@ -1,18 +1,19 @@
 """The queries users run most, written once: the caseworker queue and the supervisor dashboard.
 
-RLS is the guarantee: without `routing`, these queries carry no tenant filter at all. With
-`routing=True` they add `tenant_id = <the actor's department>` as a literal parameter. The
-filter can only narrow what RLS already allows, and it serves two purposes:
+RLS is the guarantee, and by default these queries carry no tenant filter at all (issue 20):
+measured on a generated million-enquiry dataset, every pattern costs what the explicit filter
+costs within the noise (docs/benchmarks.md, `bench rls --dataset`).
 
-- the planner sees which department is asked for. Under RLS alone the tenant is an InitPlan
-  parameter, so the planner assumes an average department; for a dominant department's
-  aggregates that picks a serial bitmap scan where a parallel scan is twice as fast (measured:
-  docs/benchmarks.md). Department-wide aggregates (dashboard, month report) therefore route by
-  default; index lookups (queue, search, history) do not need it;
-- Citus needs it to send the query to one shard (docs/scale-out.md).
+`routing=True` (or ENQUIRIES_LAB_ROUTING=1 for every call: the Citus profile) adds
+`tenant_id = <the actor's department>` as a parameter. It can only narrow what RLS already
+allows; it is a hint for a distributed engine, which needs it to send the query to one shard
+(docs/scale-out.md), never the guarantee.
 """
 
 from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -39,18 +40,29 @@ order by s.sort_order
 """
 
 
-def _routing(routing: bool) -> sql.SQL:
+ROUTING_ENV = "ENQUIRIES_LAB_ROUTING"
+
+
+def default_routing() -> bool:
+    """Whether queries add the routing hint when the caller does not say: off on a single
+    node; ENQUIRIES_LAB_ROUTING=1 turns it on (the Citus profile)."""
+    return os.environ.get(ROUTING_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _routing(routing: bool | None) -> sql.SQL:
+    if routing is None:
+        routing = default_routing()
     return sql.SQL("and e.tenant_id = %(tenant_id)s" if routing else "")
 
 
-def queue(cur: psycopg.Cursor, actor: Actor, *, limit: int = 20, routing: bool = False) -> list[tuple]:
+def queue(cur: psycopg.Cursor, actor: Actor, *, limit: int = 20, routing: bool | None = None) -> list[tuple]:
     """The actor's open cases, oldest first."""
     cur.execute(sql.SQL(QUEUE).format(routing=_routing(routing)),
                 {"staff_id": actor.staff_id, "tenant_id": actor.tenant_id, "limit": limit})
     return cur.fetchall()
 
 
-def dashboard(cur: psycopg.Cursor, actor: Actor, *, now=None, routing: bool = True) -> list[tuple]:
+def dashboard(cur: psycopg.Cursor, actor: Actor, *, now=None, routing: bool | None = None) -> list[tuple]:
     """Counts by status for the actor's department, with SLA state."""
     cur.execute(sql.SQL(DASHBOARD).format(routing=_routing(routing)),
                 {"tenant_id": actor.tenant_id, "now": now})
@@ -84,33 +96,102 @@ group by 1, 2 order by 1, 2
 RECORD_HISTORY = """
 select a.occurred_at, a.db_role, a.action, a.changed_columns, a.old_values, a.row_data
 from audit.entries a
-where a.record_id = %(record_id)s {routing_audit}
+where a.record_id = %(record_id)s {window} {routing_audit}
 order by a.occurred_at, a.entry_id
 """
+
+# Every audit entry of a live enquiry lies in [created_at, updated_at] of its row: each entry's
+# occurred_at is the row's updated_at as that change stamped it (sql/008), the stamp trigger
+# sets created_at = updated_at on insert and refuses to move updated_at backwards (sql/007),
+# and rows are never deleted (soft delete and disposal are updates). Those two values, written
+# into the statement as literals, let the planner skip every monthly partition outside the
+# record's life while planning (bound parameters would let psycopg prepare the statement, and a
+# generic plan plans and locks all ~120 partitions before pruning them at run time).
+RECORD_WINDOW = """
+select e.created_at, e.updated_at from tenant.enquiries e where e.enquiry_id = %(record_id)s
+"""
+
+
+def _window(window: tuple | None) -> sql.Composable:
+    """(from, to): from <= occurred_at <= to."""
+    if window is None:
+        return sql.SQL("")
+    return sql.SQL("and a.occurred_at >= {}::timestamptz and a.occurred_at <= {}::timestamptz").format(
+        sql.Literal(window[0]), sql.Literal(window[1]))
+
+
+# A life longer than this (an enquiry disposed of seven years after it closed) is not read as one
+# window: its history is walked back from the last change instead (_walk_back).
+SHORT_LIFE = timedelta(days=62)
 
 # The shipped query patterns by name, for the plan guards and the benchmark.
 PATTERNS = {"queue": QUEUE, "dashboard": DASHBOARD, "search_reference": SEARCH_REFERENCE,
             "month_report": MONTH_REPORT, "record_history": RECORD_HISTORY}
 
 
-def compose(pattern: str, routing: bool = False) -> sql.Composed:
+def compose(pattern: str, routing: bool | None = None, *, window: tuple | None = None) -> sql.Composed:
     text = PATTERNS[pattern]
-    return sql.SQL(text).format(routing=_routing(routing),
-                                routing_audit=sql.SQL("and a.tenant_id = %(tenant_id)s" if routing else "")) \
-        if "{routing_audit}" in text else sql.SQL(text).format(routing=_routing(routing))
+    if routing is None:
+        routing = default_routing()
+    if "{routing_audit}" in text:
+        return sql.SQL(text).format(routing_audit=sql.SQL("and a.tenant_id = %(tenant_id)s" if routing else ""),
+                                    window=_window(window))
+    return sql.SQL(text).format(routing=_routing(routing))
 
 
-def search_reference(cur: psycopg.Cursor, actor: Actor, reference: str, *, routing: bool = False) -> list[tuple]:
+def search_reference(cur: psycopg.Cursor, actor: Actor, reference: str, *, routing: bool | None = None) -> list[tuple]:
     cur.execute(compose("search_reference", routing), {"reference": reference, "tenant_id": actor.tenant_id})
     return cur.fetchall()
 
 
-def month_report(cur: psycopg.Cursor, actor: Actor, month, *, routing: bool = True) -> list[tuple]:
+def month_report(cur: psycopg.Cursor, actor: Actor, month, *, routing: bool | None = None) -> list[tuple]:
     cur.execute(compose("month_report", routing), {"month": month, "tenant_id": actor.tenant_id})
     return cur.fetchall()
 
 
-def record_history(cur: psycopg.Cursor, actor: Actor, record_id, *, routing: bool = False) -> list[tuple]:
-    """An auditor's view of one record's audit entries, oldest first."""
-    cur.execute(compose("record_history", routing), {"record_id": record_id, "tenant_id": actor.tenant_id})
+def record_window(cur: psycopg.Cursor, record_id) -> tuple | None:
+    """(created_at, updated_at) of the live enquiry `record_id` (RLS applies), or None when it
+    is no enquiry of the caller's department."""
+    return cur.execute(RECORD_WINDOW, {"record_id": record_id}).fetchone()
+
+
+def record_history(cur: psycopg.Cursor, actor: Actor, record_id, *, routing: bool | None = None) -> list[tuple]:
+    """An auditor's view of one record's audit entries, oldest first. For an enquiry, only the
+    monthly partitions of its life are read (RECORD_WINDOW); any other record reads them all."""
+    params = {"record_id": record_id, "tenant_id": actor.tenant_id}
+    window = record_window(cur, record_id)
+    if window is not None and window[1] - window[0] > SHORT_LIFE:
+        walked = _walk_back(cur, routing, params, *window)
+        if walked is not None:
+            return walked
+    cur.execute(compose("record_history", routing, window=window), params)
     return cur.fetchall()
+
+
+def _walk_back(cur: psycopg.Cursor, routing, params: dict, created: datetime, updated: datetime) -> list[tuple] | None:
+    """A long-lived enquiry's entries, read from the last change backwards: each update entry
+    keeps the row's previous updated_at in old_values, which is the business time of the
+    change before it, so each step reads the one partition of one instant, until the rest of
+    the life is short enough for one window. None when the chain does not lead back to the
+    insert at created_at (the caller then reads every partition)."""
+    groups: list[list[tuple]] = []   # the entries of each instant read, latest first (all later than `at`)
+    at = updated
+    for _ in range(10_000):
+        if at - created <= SHORT_LIFE:
+            cur.execute(compose("record_history", routing, window=(created, at)), params)
+            head = cur.fetchall()
+            if not head or head[0][2] != "insert" or head[0][0] != created:
+                return None
+            return head + [row for group in reversed(groups) for row in group]
+        cur.execute(compose("record_history", routing, window=(at, at)), params)
+        group = cur.fetchall()
+        if not group:
+            return None
+        groups.append(group)
+        earlier = [datetime.fromisoformat(row[4]["updated_at"]) for row in group
+                   if row[2] != "insert" and row[4] and "updated_at" in row[4]]
+        earlier = [t for t in earlier if t < at]
+        if not earlier:
+            return None
+        at = min(earlier)
+    return None

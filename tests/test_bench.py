@@ -27,14 +27,36 @@ def test_bench_rls_quick_writes_a_tidy_csv_with_every_variant_pattern_and_tenant
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(out.open()))
     assert COLUMNS <= set(rows[0])
-    from enquiries_lab.bench.rls import PATTERNS, VARIANTS
+    from enquiries_lab.bench.rls import PATTERNS, QUICK_VARIANTS
 
     assert {(r["variant"], r["pattern"], r["tenant_size"]) for r in rows} == {
-        (v.name, p, s) for v in VARIANTS for p in PATTERNS for s in ("large", "small")}
+        (v, p, s) for v in QUICK_VARIANTS for p in PATTERNS for s in ("large", "small")}
     assert {r["variant"] for r in rows if r["shipped"] == "True"} == {"shipped"}
     assert all(float(r["ratio_to_baseline"]) == 1.0 for r in rows if r["variant"] == "baseline")
+    # every round measured every variant of a cell, and the spread brackets the median ratio
+    assert all(int(r["runs"]) == 3 and float(r["ratio_p25"]) <= float(r["ratio_to_baseline"]) <= float(r["ratio_p75"])
+               for r in rows)
     assert "concurrency shipped" in proc.stdout and "p95" in proc.stdout
+    assert "spread" in proc.stdout and any(w in proc.stdout for w in (": meets", ": misses", ": inconclusive"))
     assert (tmp_path / "rls.json").exists()
+
+
+def test_bench_rls_dataset_times_the_shipped_patterns_on_generated_data(admin_dsn, tmp_path):
+    from dbtools import _new_name, create_db, drop_db
+
+    name = _new_name("benchds")
+    dsn = create_db(admin_dsn, name)
+    try:
+        assert run("generate", "-n", "300", "-d", "2", "-j", "1", "--quiet", "--no-digest", dsn=dsn).returncode == 0
+        proc = run("bench", "rls", "--dataset", "--repeats", "3", dsn=dsn)
+        assert proc.returncode == 0, proc.stderr
+        from enquiries_lab.bench.patterns import PATTERN_NAMES
+
+        for pattern in PATTERN_NAMES:
+            assert proc.stdout.count(f"\n{pattern} ") == 2, proc.stdout   # largest and smallest department
+        assert "record history (RLS alone" in proc.stdout and "p95" in proc.stdout
+    finally:
+        drop_db(admin_dsn, name)
 
 
 def test_bench_generate_reports_the_copy_limit_the_generator_and_the_naive_client(admin_dsn):

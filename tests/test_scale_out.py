@@ -184,3 +184,22 @@ def test_queue_and_dashboard_give_the_same_answer_with_the_routing_filter(world)
             plan = cur.execute("explain (format json) select * from app.enquiries e where e.tenant_id = %s and e.assigned_to = %s",
                                [cw.tenant_id, cw.staff_id]).fetchone()[0]
     assert "tenant_id" in str(plan)
+
+
+def test_queries_carry_no_tenant_filter_unless_the_citus_profile_asks(world, monkeypatch):
+    """queries.py: RLS alone by default; ENQUIRIES_LAB_ROUTING=1 (the Citus profile) adds the
+    routing hint to every pattern, and the answers are the same either way."""
+    from enquiries_lab import queries
+
+    cw = world.a.actor("caseworker")
+    with world.connect() as conn:
+        monkeypatch.delenv(queries.ROUTING_ENV, raising=False)
+        plain = {p: queries.compose(p).as_string(conn) for p in queries.PATTERNS}
+        with act_as(conn, cw) as cur:
+            alone = queries.dashboard(cur, cw)
+        monkeypatch.setenv(queries.ROUTING_ENV, "1")
+        routed = {p: queries.compose(p).as_string(conn) for p in queries.PATTERNS}
+        with act_as(conn, cw) as cur:
+            assert queries.dashboard(cur, cw) == alone
+    assert not [p for p, text in plain.items() if "tenant_id" in text], plain
+    assert all("tenant_id = %(tenant_id)s" in text for text in routed.values()), routed
