@@ -83,11 +83,13 @@ def test_bench_audit_reports_both_write_paths_and_storage(admin_dsn):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["bench", "rls", "--rows", "10"], "--rows must be at least 1000"),
+    (["bench", "rls", "--rows", "10"], "'--rows': 10 is not in the range x>=1000"),
+    (["bench", "rls", "--repeats", "2"], "'--repeats': 2 is not in the range x>=3"),
+    (["bench", "audit", "-n", "10"], "10 is not in the range 200<=x<=5000000"),
 ])
 def test_bench_rejects_bad_sizes_with_one_line(admin_dsn, args, message):
     proc = run(*args, dsn=admin_dsn)
-    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
