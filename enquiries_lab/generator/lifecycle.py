@@ -13,6 +13,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 
 from enquiries_lab.generator.profiles import Behaviour
@@ -69,9 +70,19 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> str | None:
     return None
 
 
+def _dwell(rng: random.Random, b: Behaviour, status: str, at: datetime, queue: Callable[[datetime], timedelta]) -> timedelta:
+    """How long an enquiry stays in `status` entered at `at`: the handling time of the status,
+    plus its share of the department's queue wait at that moment (workload.py)."""
+    share = b.queue_share.get(status, 0.0)
+    waited = queue(at) * (share * math.exp(rng.gauss(0.0, b.queue_sigma))) if share else timedelta(0)
+    return _delay(rng, b.median_days[status], b.sigma) + waited
+
+
 def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: datetime, staff: Staffing,
-             behaviour: Behaviour, rules: dict[tuple[str, str], set[str]], create: dict) -> list[Event]:
-    """The events of one enquiry from arrival until it settles or the simulation clock ends."""
+             behaviour: Behaviour, rules: dict[tuple[str, str], set[str]], create: dict,
+             queue: Callable[[datetime], timedelta]) -> list[Event]:
+    """The events of one enquiry from arrival until it settles or the simulation clock ends;
+    `queue(t)` is the department's queue wait at t."""
     b = behaviour
     intake = rng.choice(staff.caseworkers)
     events = [Event("create", arrival, "caseworker", intake, create)]
@@ -107,7 +118,7 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
         if target is None:
             break
         previous = t
-        t += _delay(rng, b.median_days[status], b.sigma)
+        t += _dwell(rng, b, status, t, queue)
         if t > end:
             break
         if status in ("in_progress", "awaiting_citizen", "escalated", "reopened"):
@@ -128,11 +139,13 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
                 assignee = new
                 t += timedelta(hours=1)
         if target == "escalated":
-            if t + timedelta(hours=60) > end:
-                break
+            # a request near the end may be left undecided, or approved with the move still to come:
+            # live work, as on any day
             escalation_id = new_uuid(rng, t)
             events.append(Event("esc_request", t, "caseworker", assignee, {"escalation_id": escalation_id}))
             t += timedelta(hours=2 + rng.random() * 46)
+            if t > end:
+                break
             approve = rng.random() >= b.escalation_rejection_rate
             deciders = staff.supervisors
             events.append(Event("esc_decide", t, "supervisor", rng.choice(deciders),

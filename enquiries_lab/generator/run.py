@@ -22,6 +22,7 @@ from enquiries_lab import seals
 from enquiries_lab.errors import LabError
 from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
+from enquiries_lab.generator.workload import Workload
 from enquiries_lab.session import Actor, act_as
 
 NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
@@ -211,7 +212,7 @@ class SimulatedEnquiry:
 
 
 def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int, calendar: ArrivalCalendar,
-                    pools: texts.Pools, rules: dict[tuple[str, str], set[str]]) -> list[SimulatedEnquiry]:
+                    pools: texts.Pools, rules: dict[tuple[str, str], set[str]], load: Workload) -> list[SimulatedEnquiry]:
     staffing = plan.staffing()
     types = list(plan.types)
     type_weights = [profiles.TYPE_WEIGHTS[t] for t in types]
@@ -242,7 +243,7 @@ def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int
         create = {"enquiry_id": enquiry_id, "reference": reference, "contact_id": contact_id, "type": enquiry_type,
                   "channel": rng.choices(channels, channel_weights)[0], "priority": priority,
                   "subject": subject, "body": body}
-        events = lifecycle.simulate(rng, enquiry_id, arrival, params.end, staffing, b, rules, create)
+        events = lifecycle.simulate(rng, enquiry_id, arrival, params.end, staffing, b, rules, create, load.wait_at)
         out.append(SimulatedEnquiry(enquiry_id, contact_id, new_contact, events))
     return out
 
@@ -439,6 +440,7 @@ class _Engine:
         self.pools = texts.Pools.build(params.seed)
         self.plans = plan_departments(params, self.pools)
         self.calendar = ArrivalCalendar(params.start, params.end)
+        self.workloads = [Workload(params.seed, plan.code, self.calendar) for plan in self.plans]
 
     def jobs(self, done: dict[str, set[int]] | None = None,
              in_progress: dict[tuple[str, int], tuple[int, int]] | None = None) -> list[Job]:
@@ -472,7 +474,8 @@ class _Engine:
 
     def simulate(self, job: Job) -> list[SimulatedEnquiry]:
         index, _, first, count, _ = job
-        return _simulate_batch(self.params, self.plans[index], first, count, self.calendar, self.pools, self.rules)
+        return _simulate_batch(self.params, self.plans[index], first, count, self.calendar, self.pools, self.rules,
+                               self.workloads[index])
 
     def load(self, conn: psycopg.Connection, job: Job, sims: list[SimulatedEnquiry]) -> tuple[int, int]:
         index, batch_no, first, count, start_round = job   # batch_no: the batch's first block
