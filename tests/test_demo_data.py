@@ -65,3 +65,22 @@ def test_the_backlog_is_weeks_of_work_not_days(demo_db):
             {"end": END}).fetchone()
     assert sum(1 for _, wait in waits if wait.days >= 7) >= DEPARTMENTS_PER_LIVE_STATE, waits
     assert open_now > arrived_last_fortnight > 0, (open_now, arrived_last_fortnight)
+
+
+def test_the_demo_summary_shows_soft_deleted_enquiries_apart_from_live_ones(demo_db):
+    with psycopg.connect(demo_db) as conn:
+        text = summary.render(conn)
+        deleted = dict(conn.execute(
+            """select d.code, count(*) from tenant.enquiries e join tenant.departments d using (tenant_id)
+               where e.deleted_at is not null group by 1""").fetchall())
+        live_new = dict(conn.execute(
+            """select d.code, count(*) from tenant.enquiries e join tenant.departments d using (tenant_id)
+               where e.deleted_at is null and e.status = 'new' group by 1""").fetchall())
+    assert deleted, "the demo has soft-deleted duplicates"
+    lines = text.splitlines()
+    for code, n in deleted.items():
+        at = next(i for i, line in enumerate(lines) if line.split()[:1] == [code])
+        assert lines[at + 1].strip().startswith("soft-deleted:"), lines[at:at + 2]
+        # duplicates are deleted while new: the deleted line counts them, the live line does not
+        assert re.search(rf"\bnew {n}\b", lines[at + 1]), lines[at + 1]
+        assert re.findall(r"\bnew (\d+)", lines[at]) == ([str(live_new[code])] if code in live_new else []), lines[at]
