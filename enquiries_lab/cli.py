@@ -152,6 +152,7 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jo
     params = Params(enquiries, departments, seed, _date(start, DEFAULT_START), _date(end, DEFAULT_END), skew, batch_size)
     params.validate()
     t = _target(dsn)
+    database.require_lab_database(t.dsn, "generate")
     with database.connect(t.dsn, autocommit=True) as conn:
         migrations.migrate(conn)
         summary = _run_with_progress(conn, params, run, quiet, jobs, t.dsn)
