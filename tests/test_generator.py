@@ -735,12 +735,16 @@ def test_generating_other_parameters_into_a_generated_database_is_refused_and_ad
     db = clone(clean_cli_run[0])
     digest = digest_of(db.dsn)
     runs = query(db.dsn, "select run_key, params from lab_meta.generation_runs")
-    for other in (["--seed", str(CLI_SEED + 1)], ["--enquiries", str(CLI_N + 10)], ["--departments", "3"]):
+    for other, differs in ((["--seed", str(CLI_SEED + 1)], f"--seed {CLI_SEED} there, {CLI_SEED + 1} here"),
+                           (["--enquiries", str(CLI_N + 10)], f"--enquiries {CLI_N} there, {CLI_N + 10} here"),
+                           (["--departments", "3"], "--departments 6 there, 3 here"),
+                           (["--end", "2026-01-31"], "--end 2026-06-30 00:00:00+00:00 there, 2026-01-31 00:00:00+00:00 here")):
         args = [*CLI_ARGS, *other]  # click takes the last value of a repeated option
         proc = cli("generate", "--dsn", db.dsn, *args, "--quiet")
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, (proc.returncode, proc.stderr)
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and "already holds" in lines[0], proc.stderr
+        # one line, naming the one parameter that differs
+        assert len(lines) == 1 and "already holds" in lines[0] and f"({differs});" in lines[0], proc.stderr
     assert query(db.dsn, "select run_key, params from lab_meta.generation_runs") == runs
     assert digest_of(db.dsn) == digest
 

@@ -578,6 +578,19 @@ def _in_processes(dsn: str, params: Params, rules: dict, todo: list[Job], jobs: 
         jobs_q.cancel_join_thread()
 
 
+def _stored(params: Params) -> dict[str, str]:
+    """The parameters as lab_meta.generation_runs.params records them."""
+    return {k: str(v) for k, v in asdict(params).items()}
+
+
+def _differences(stored: dict[str, str], params: Params) -> str:
+    """What the parameters of the run in the database and these differ in, as options:
+    "--seed 3 there, 4 here" (the batch size is not part of a dataset)."""
+    here = _stored(params)
+    return "; ".join(f"--{k.replace('_', '-')} {stored.get(k)} there, {v} here"
+                     for k, v in here.items() if k != "batch_size" and stored.get(k) != v)
+
+
 def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None,
              jobs: int = 1, dsn: str | None = None) -> RunSummary:
     """Generate (or resume) the dataset for `params` on an autocommit admin connection to a
@@ -595,13 +608,16 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     started = time.perf_counter()
     key = params.key()
     conn.execute(BOOKKEEPING)
-    other = conn.execute("select run_key from lab_meta.generation_runs where run_key <> %s limit 1", [key]).fetchone()
-    if other or (conn.execute("select exists (select from tenant.departments)").fetchone()[0]
-                 and not conn.execute("select exists (select from lab_meta.generation_runs)").fetchone()[0]):
-        raise LabError("this database already holds other data (a different generation run or hand-made data); "
+    other = conn.execute("select params from lab_meta.generation_runs where run_key <> %s limit 1", [key]).fetchone()
+    if other:
+        raise LabError(f"this database already holds the dataset of other parameters ({_differences(other[0], params)}); "
+                       "run `enquiries-lab reset` first or use another database")
+    if (conn.execute("select exists (select from tenant.departments)").fetchone()[0]
+            and not conn.execute("select exists (select from lab_meta.generation_runs)").fetchone()[0]):
+        raise LabError("this database already holds other data (departments no generation run made); "
                        "run `enquiries-lab reset` first or use another database")
     conn.execute("insert into lab_meta.generation_runs (run_key, params) values (%s, %s) on conflict do nothing",
-                 [key, json.dumps({k: str(v) for k, v in asdict(params).items()})])
+                 [key, json.dumps(_stored(params))])
     done: dict[str, set[int]] = defaultdict(set)
     for department, first_block, count in conn.execute(
             "select department, batch_no, enquiries from lab_meta.generation_batches where run_key = %s", [key]):
