@@ -143,7 +143,8 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jo
     """Fill the database with years of casework, every row through the real workflow.
 
     Interrupted runs keep every committed batch (with its audit); run the same command again
-    to resume.
+    to resume. On a database this command filled, more --enquiries or a later --end grows the
+    dataset (docs/generator.md); the database must be one the lab created.
     """
     from enquiries_lab.generator import Params, dataset_digest
     from enquiries_lab.generator import generate as run

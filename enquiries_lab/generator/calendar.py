@@ -26,27 +26,34 @@ DEFAULT_END = datetime(2026, 6, 30, tzinfo=timezone.utc)   # the simulation cloc
 DEFAULT_START = datetime(2018, 7, 1, tzinfo=timezone.utc)
 
 
+# Growth of the arrival rate, per year, as a share of the first year's rate: 60% over the
+# default eight years. Per year, not per period, so the intensity of any hour does not depend
+# on where the period ends: a dataset grown to a later end (growth.py) keeps its past.
+GROWTH_PER_YEAR = 0.075
+HOURS_PER_YEAR = 365.25 * 24
+
+
 class ArrivalCalendar:
-    def __init__(self, start: datetime, end: datetime, growth: float = 0.6):
-        """`growth`: the arrival rate at the end is (1 + growth) times the rate at the start."""
+    def __init__(self, start: datetime, end: datetime, growth_per_year: float = GROWTH_PER_YEAR):
         self.start = start
         hours = int((end - start).total_seconds() // 3600)
         weights = []
         for h in range(hours):
             t = start + timedelta(hours=h)
-            trend = 1.0 + growth * h / max(hours - 1, 1)
+            trend = 1.0 + growth_per_year * h / HOURS_PER_YEAR
             weights.append(trend * MONTH[t.month - 1] * WEEKDAY[t.weekday()] * HOUR[t.hour])
         self.cumulative = list(accumulate(weights))
         self.total = self.cumulative[-1]
 
     def daily_intensity(self) -> list[float]:
-        """The expected share of arrivals on each day of the period (the last day may be part of one)."""
-        shares, previous = [], 0.0
+        """The relative arrival rate of each day of the period (the last day may be part of one).
+        Not normalised: a day's value is the same whatever the period's end, to the last bit."""
+        days, previous = [], 0.0
         for last_hour in range(23, len(self.cumulative) + 23, 24):
             upto = self.cumulative[min(last_hour, len(self.cumulative) - 1)]
-            shares.append((upto - previous) / self.total)
+            days.append(upto - previous)
             previous = upto
-        return shares
+        return days
 
     def arrival(self, index: int, count: int, u: float, v: float) -> datetime:
         """The arrival time of the index-th of `count` enquiries (u, v uniform in [0, 1))."""

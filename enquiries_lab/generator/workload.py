@@ -11,9 +11,10 @@ planned from the demand of the year ending HIRING_LAG ago, with SLACK above it, 
 staff shortage in force, plus the overtime and temporary staff a backlog brings in (up to
 RECOVERY_MAX more, enough to clear it in about RECOVERY_DAYS). The backlog grows by demand
 minus what is worked (never below zero), and the wait at the head of the queue is the backlog over capacity plus the steady queue of a busy
-team (BASE_WAIT_DAYS). Everything is in units of the department's own demand, so the wait in
+team (BASE_WAIT_DAYS). Everything is relative to the department's own demand, so the wait in
 days does not depend on the dataset's size: a 5,000- and a 5,000,000-enquiry run meet the same
-queues. The curve depends only on (seed, department, calendar), so each enquiry's life still
+queues. Each day's wait depends only on the seed, the department and the days before it (never on
+where the period ends: a dataset grown to a later end keeps its past), so each enquiry's life still
 depends only on its own random stream and the curve (lifecycle.simulate): no enquiry's
 changes shift another's, and batches and jobs stay independent.
 """
@@ -40,9 +41,11 @@ SHORTAGE_CAPACITY = (0.6, 0.85)
 class Workload:
     """The queue wait (days) at each day of the period, for one department."""
 
-    def __init__(self, seed: int, code: str, calendar: ArrivalCalendar):
-        self.start = calendar.start
-        demand = calendar.daily_intensity()
+    def __init__(self, seed: int, code: str, start: datetime, end: datetime):
+        self.start = start
+        # at least the first planning window and its lag, so no day's plan depends on the end
+        horizon = max(end, start + timedelta(days=PLANNING_WINDOW + HIRING_LAG + 1))
+        demand = ArrivalCalendar(start, horizon).daily_intensity()
         days = len(demand)
         total = [0.0, *accumulate(demand)]   # total[d]: the demand of days before d
         capacity = [SLACK * self._planned(total, d) for d in range(days)]
