@@ -81,9 +81,9 @@ class Behaviour:
     # the share of the department's queue wait (workload.py) an enquiry meets in each status:
     # new work waits for assignment; escalations wait for a senior decision and reopened cases
     # for a supervisor's review, queues with fewer hands (one supervisor per eight caseworkers);
-    # a caseworker's own pile slows assigned and in-progress work a little
+    # an assigned case waits in the caseworker's own pile; work in progress slows a little
     queue_share: dict[str, float] = field(default_factory=lambda: {
-        "new": 1.0, "assigned": 0.25, "in_progress": 0.25, "escalated": 1.5, "reopened": 2.0,
+        "new": 1.0, "assigned": 0.25, "in_progress": 0.1, "escalated": 2.5, "reopened": 3.0,
     })
     queue_sigma: float = 0.4
     escalation_rejection_rate: float = 0.25   # a request the supervisor turns down

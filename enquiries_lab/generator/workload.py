@@ -29,8 +29,8 @@ from enquiries_lab.generator.calendar import ArrivalCalendar
 
 HIRING_LAG = 180        # days: staffing decided on figures this old (budget round, recruitment, training)
 PLANNING_WINDOW = 365   # days of demand the staffing plan averages
-SLACK = 1.04            # capacity planned this far above the demand it was planned for
-BASE_WAIT_DAYS = 6.0    # the queue a fully staffed, busy team carries anyway
+SLACK = 1.06            # capacity planned this far above the demand it was planned for
+BASE_WAIT_DAYS = 2.0    # the queue a fully staffed, busy team carries anyway
 RECOVERY_DAYS = 150     # a backlog is worked down over about this long (overtime, temporary staff) ...
 RECOVERY_MAX = 0.2      # ... by at most this much capacity above the plan
 SHORTAGE_CHANCE = 0.6   # per department and year: a spell of vacancies, sickness or a recruitment freeze
