@@ -475,7 +475,8 @@ class _Engine:
         self.rules = rules
         self.pools = texts.Pools.build(base.seed)
         self.plans = plan_departments(base, self.pools)
-        self.workloads = [Workload(base.seed, plan.code, base.start, params.end) for plan in self.plans]
+        demand = Workload.demand(base.start, params.end)
+        self.workloads = [Workload(base.seed, plan.code, base.start, demand) for plan in self.plans]
         streams = chain.streams(lambda n: _sizes(n, base.departments, base.skew))
         self.calendars = {s.number: ArrivalCalendar(base.start, s.end) for s in streams}
         self.units = [Unit(streams[-1], plan, None) for plan in self.plans]

@@ -41,11 +41,16 @@ SHORTAGE_CAPACITY = (0.6, 0.85)
 class Workload:
     """The queue wait (days) at each day of the period, for one department."""
 
-    def __init__(self, seed: int, code: str, start: datetime, end: datetime):
-        self.start = start
-        # at least the first planning window and its lag, so no day's plan depends on the end
+    @staticmethod
+    def demand(start: datetime, end: datetime) -> list[float]:
+        """The daily demand every department's curve starts from (the same shape for all: build
+        it once per run). At least the first planning window and its lag, so that no day's plan
+        depends on the end."""
         horizon = max(end, start + timedelta(days=PLANNING_WINDOW + HIRING_LAG + 1))
-        demand = ArrivalCalendar(start, horizon).daily_intensity()
+        return ArrivalCalendar(start, horizon).daily_intensity()
+
+    def __init__(self, seed: int, code: str, start: datetime, demand: list[float]):
+        self.start = start
         days = len(demand)
         total = [0.0, *accumulate(demand)]   # total[d]: the demand of days before d
         capacity = [SLACK * self._planned(total, d) for d in range(days)]
