@@ -36,9 +36,7 @@ TENANT_TABLES = ["departments", "department_enquiry_types", "teams", "staff", "c
 ORGANISATION_TABLES = {"departments", "department_enquiry_types", "teams", "staff"}
 
 # The shared dataset: 1,500 enquiries over the default eight years (2018-07-01 .. 2026-06-30).
-# Seed 57 is one where every state but 'reopened' is some live enquiry's status at the end
-# (rare: about one seed in a hundred at this size; see
-# test_every_workflow_state_is_some_enquirys_status_at_the_end).
+# The live end state at demo size is tests/test_demo_data.py's.
 DATASET = Params(enquiries=1500, seed=57)
 # Small runs for determinism.
 SMALL = Params(enquiries=300, seed=11)
