@@ -47,6 +47,7 @@ def demo(dsn: str | None, quiet: bool) -> None:
     from enquiries_lab.generator import generate as run
 
     t = _target(dsn)
+    database.require_lab_database(t.dsn, "demo")
     click.echo(f"database: {database.connect_string(t) if t.embedded else t.display} "
                f"({'embedded PostgreSQL, started on demand' if t.embedded else 'from ' + t.source})")
     with database.connect(t.dsn, autocommit=True) as conn:
@@ -146,7 +147,8 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jo
     """Fill the database with years of casework, every row through the real workflow.
 
     Interrupted runs keep every committed batch (with its audit); run the same command again
-    to resume.
+    to resume. On a database this command filled, more --enquiries or a later --end grows the
+    dataset (docs/generator.md); the database must be one the lab created.
     """
     from enquiries_lab.generator import Params, dataset_digest
     from enquiries_lab.generator import generate as run
@@ -155,6 +157,7 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jo
     params = Params(enquiries, departments, seed, _date(start, DEFAULT_START), _date(end, DEFAULT_END), skew, batch_size)
     params.validate()
     t = _target(dsn)
+    database.require_lab_database(t.dsn, "generate")
     with database.connect(t.dsn, autocommit=True) as conn:
         migrations.migrate(conn)
         summary = _run_with_progress(conn, params, run, quiet, jobs, t.dsn)

@@ -101,6 +101,16 @@ def is_lab_database(conn: psycopg.Connection, name: str) -> bool:
     return bool(row) and row[0] == LAB_MARKER
 
 
+def require_lab_database(dsn: str, command: str) -> None:
+    """Refuse to let `command` write into a database the lab did not create (as reset does):
+    a DSN pointing at someone's own database must not get the lab's schemas, roles and data."""
+    name = database_name(dsn)
+    with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
+        if not is_lab_database(conn, name):
+            raise LabError(f"database {name!r} at {redact(dsn)} was not created by enquiries-lab; {command} writes only "
+                           f"into a lab database (`enquiries-lab reset --dsn ...` makes one)")
+
+
 def reset_target(dsn: str, *, force: bool = False) -> str | None:
     """What a reset of the DSN's database would drop, as a phrase ("database 'x' at ... (size)"),
     or None when it does not exist yet; refuses a system database, and one the lab did not

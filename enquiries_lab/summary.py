@@ -10,7 +10,8 @@ import psycopg
 
 def render(conn: psycopg.Connection) -> str:
     version = conn.execute("show server_version").fetchone()[0]
-    lines = [f"server: PostgreSQL {version}", "", "departments (enquiries by status):"]
+    lines = [f"server: PostgreSQL {version}", "",
+             "departments (live enquiries by status; soft-deleted ones apart, as the views hide them):"]
     rows = conn.execute(
         """
         select d.code, d.name,
@@ -18,14 +19,20 @@ def render(conn: psycopg.Connection) -> str:
                coalesce((select string_agg(status || ' ' || n, ', ' order by sort_order)
                          from (select e.status, st.sort_order, count(*) as n
                                from tenant.enquiries e join core.statuses st using (status)
-                               where e.tenant_id = d.tenant_id group by 1, 2) x), 'none') as by_status
+                               where e.tenant_id = d.tenant_id and e.deleted_at is null group by 1, 2) x), 'none'),
+               (select string_agg(status || ' ' || n, ', ' order by sort_order)
+                from (select e.status, st.sort_order, count(*) as n
+                      from tenant.enquiries e join core.statuses st using (status)
+                      where e.tenant_id = d.tenant_id and e.deleted_at is not null group by 1, 2) x)
         from tenant.departments d order by d.code
         """
     ).fetchall()
     if not rows:
         lines.append("  (none yet)")
-    for code, name, staff, by_status in rows:
-        lines.append(f"  {code:<6} {name:<40} staff {staff:>3}   {by_status}")
+    for code, name, staff, live, deleted in rows:
+        lines.append(f"  {code:<6} {name:<40} staff {staff:>3}   {live}")
+        if deleted:
+            lines.append(f"  {'':<6} {'':<40} {'':>9}   soft-deleted: {deleted}")
     audit = conn.execute("select count(*) from audit.entries").fetchone()[0]
     lines.append(f"audit entries: {audit}")
 

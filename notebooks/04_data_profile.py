@@ -119,7 +119,8 @@ p['handling_times']
 
 # %% [markdown]
 # The distribution behind those figures, all departments together: most enquiries are resolved
-# within days, with a long tail (the last bar gathers everything after 60 days).
+# within a few weeks, the queue included, with a long tail (the last bar gathers everything
+# after 60 days).
 
 # %%
 days = lab.frame('''select (extract(epoch from resolved_at - received_at) / 86400)::float8 as days

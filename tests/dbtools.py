@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from enquiries_lab.config import with_database
+from enquiries_lab.database import LAB_MARKER
 
 
 def _new_name(kind: str) -> str:
@@ -24,6 +25,8 @@ def create_db(admin_dsn: str, name: str, template: str | None = None) -> str:
         if template:
             stmt = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
         conn.execute(stmt)
+        if template:  # a copy of the lab's template is a lab database, as `reset` would make it
+            conn.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(LAB_MARKER)))
     dsn = with_database(admin_dsn, name)
     if template:  # a copy does not inherit the database's privileges: close it as migrate() does
         from enquiries_lab.migrations import close_database

@@ -216,6 +216,42 @@ def test_reset_with_force_recreates_database_not_created_by_lab(admin_dsn: str, 
     assert database_comment(admin_dsn, name) == LAB_MARKER
 
 
+def schemas_and_roles(dsn: str) -> tuple[list[str], list[str]]:
+    with psycopg.connect(dsn) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema' order by 1")]
+        roles = [r[0] for r in conn.execute("select rolname from pg_roles order by 1")]
+    return schemas, roles
+
+
+@pytest.mark.parametrize("command", [["generate", "--enquiries", "10", "--quiet"], ["demo", "--quiet"]],
+                         ids=["generate", "demo"])
+def test_generate_refuses_a_database_the_lab_did_not_create_and_writes_nothing(foreign_db_with_data: str,
+                                                                                command) -> None:
+    before = schemas_and_roles(foreign_db_with_data)
+
+    proc = run(command[0], "--dsn", foreign_db_with_data, *command[1:])
+
+    line = assert_one_line_error(proc)
+    assert line.lower().startswith("error: ") and "was not created by enquiries-lab" in line, line
+    assert f"{command[0]} writes only into a lab database" in line, line
+    assert proc.stdout == ""
+    assert schemas_and_roles(foreign_db_with_data) == before   # no lab schema, no bookkeeping, no role
+    with psycopg.connect(foreign_db_with_data) as conn:
+        assert conn.execute("select x from precious").fetchall() == [("keep me",)]
+
+
+def test_generate_writes_into_a_database_reset_made(admin_dsn: str, lab_created_name: str) -> None:
+    dsn = with_database(admin_dsn, lab_created_name)
+    assert run("reset", "--dsn", dsn).returncode == 0
+
+    proc = run("generate", "--dsn", dsn, "--enquiries", "20", "--departments", "2", "--quiet", "--no-digest")
+
+    assert proc.returncode == 0, proc.stderr
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("select count(*) from tenant.enquiries").fetchone()[0] == 20
+
+
 @pytest.fixture
 def lab_created_name(admin_dsn: str) -> Iterator[str]:
     name = f"enqlab_test_reset_{uuid.uuid4().hex[:10]}"

@@ -36,9 +36,7 @@ TENANT_TABLES = ["departments", "department_enquiry_types", "teams", "staff", "c
 ORGANISATION_TABLES = {"departments", "department_enquiry_types", "teams", "staff"}
 
 # The shared dataset: 1,500 enquiries over the default eight years (2018-07-01 .. 2026-06-30).
-# Seed 57 is one where every state but 'reopened' is some live enquiry's status at the end
-# (rare: about one seed in a hundred at this size; see
-# test_every_workflow_state_is_some_enquirys_status_at_the_end).
+# The live end state at demo size is tests/test_demo_data.py's.
 DATASET = Params(enquiries=1500, seed=57)
 # Small runs for determinism.
 SMALL = Params(enquiries=300, seed=11)
@@ -731,16 +729,21 @@ def test_bad_parameters_give_a_one_line_error_and_write_nothing(lab_db, case):
     assert written(lab_db) == before == (False, 0, 0, before[3])
 
 
-def test_generating_other_parameters_into_a_generated_database_is_refused_and_adds_nothing(clean_cli_run, clone):
+def test_parameters_that_cannot_grow_a_generated_database_are_refused_and_add_nothing(clean_cli_run, clone):
     db = clone(clean_cli_run[0])
     digest = digest_of(db.dsn)
     runs = query(db.dsn, "select run_key, params from lab_meta.generation_runs")
-    for other in (["--seed", str(CLI_SEED + 1)], ["--enquiries", str(CLI_N + 10)], ["--departments", "3"]):
+    # more enquiries or a later end would grow the dataset (tests/test_growth.py); these cannot
+    for other, differs in ((["--seed", str(CLI_SEED + 1)], f"--seed {CLI_SEED} there, {CLI_SEED + 1} here"),
+                           (["--enquiries", str(CLI_N - 10)], f"--enquiries {CLI_N} there, {CLI_N - 10} here"),
+                           (["--departments", "3"], "--departments 6 there, 3 here"),
+                           (["--end", "2026-01-31"], "--end 2026-06-30 00:00:00+00:00 there, 2026-01-31 00:00:00+00:00 here")):
         args = [*CLI_ARGS, *other]  # click takes the last value of a repeated option
         proc = cli("generate", "--dsn", db.dsn, *args, "--quiet")
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, (proc.returncode, proc.stderr)
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and "already holds" in lines[0], proc.stderr
+        # one line, naming the one parameter that differs
+        assert len(lines) == 1 and "already holds" in lines[0] and f"({differs}:" in lines[0], proc.stderr
     assert query(db.dsn, "select run_key, params from lab_meta.generation_runs") == runs
     assert digest_of(db.dsn) == digest
 

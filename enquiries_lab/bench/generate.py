@@ -111,7 +111,7 @@ def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
         started = time.perf_counter()
         for index, batch_no, first, count, _ in engine.jobs():
             plan = engine.plans[index]
-            sims = gen._simulate_batch(params, plan, first, count, engine.calendar, engine.pools, engine.rules)
+            sims = engine.simulate((plan.index, 0, first, count, 0))
             steps = sorted(((e.at, s, e) for s in sims for e in s.events), key=lambda x: x[0])
             for _, s, e in steps:
                 kinds = (["contact"] if e.kind == "create" and s.new_contact else []) + [e.kind]

@@ -13,6 +13,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 
 from enquiries_lab.generator.profiles import Behaviour
@@ -69,9 +70,24 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> str | None:
     return None
 
 
-def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: datetime, staff: Staffing,
-             behaviour: Behaviour, rules: dict[tuple[str, str], set[str]], create: dict) -> list[Event]:
-    """The events of one enquiry from arrival until it settles or the simulation clock ends."""
+def _dwell(rng: random.Random, b: Behaviour, status: str, at: datetime, queue: Callable[[datetime], timedelta]) -> timedelta:
+    """How long an enquiry stays in `status` entered at `at`: the handling time of the status,
+    plus its share of the department's queue wait at that moment (workload.py)."""
+    share = b.queue_share.get(status, 0.0)
+    waited = queue(at) * (share * math.exp(rng.gauss(0.0, b.queue_sigma))) if share else timedelta(0)
+    return _delay(rng, b.median_days[status], b.sigma) + waited
+
+
+def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, staff: Staffing,
+             behaviour: Behaviour, rules: dict[tuple[str, str], set[str]], create: dict,
+             queue: Callable[[datetime], timedelta]) -> list[Event]:
+    """The events of one enquiry's whole life, from arrival until it settles (disposal
+    included), in time order; `queue(t)` is the department's queue wait at t.
+
+    The life does not depend on the simulation clock: the caller keeps the events up to its
+    end. So the events up to one end are exactly the first events of the life up to any later
+    end, and a dataset grown to a later end continues each open enquiry from where it was
+    (run.py, growth.py)."""
     b = behaviour
     intake = rng.choice(staff.caseworkers)
     events = [Event("create", arrival, "caseworker", intake, create)]
@@ -90,13 +106,11 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
 
     if rng.random() < b.duplicate_rate:
         t += timedelta(minutes=5 + rng.random() * 600)
-        if t <= end:
-            version += 1
-            events.append(Event("soft_delete", t, "supervisor", rng.choice(staff.supervisors), {"version": version}))
-            dispose_at = t + RETENTION + timedelta(days=rng.random() * 60)   # retention runs from deletion
-            if dispose_at <= end:
-                events.append(Event("dispose", dispose_at, "retention_officer", rng.choice(staff.retention_officers),
-                                    {"version": version + 1}))
+        version += 1
+        events.append(Event("soft_delete", t, "supervisor", rng.choice(staff.supervisors), {"version": version}))
+        dispose_at = t + RETENTION + timedelta(days=rng.random() * 60)   # retention runs from deletion
+        events.append(Event("dispose", dispose_at, "retention_officer", rng.choice(staff.retention_officers),
+                            {"version": version + 1}))
         return events
 
     while True:
@@ -107,9 +121,7 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
         if target is None:
             break
         previous = t
-        t += _delay(rng, b.median_days[status], b.sigma)
-        if t > end:
-            break
+        t += _dwell(rng, b, status, t, queue)
         if status in ("in_progress", "awaiting_citizen", "escalated", "reopened"):
             # correspondence while the case is worked, between the last move and the next
             for _ in range(int(rng.expovariate(1.0 / b.note_rate))):
@@ -120,16 +132,14 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
             if assignee and rng.random() < b.reassignment_rate and len(staff.caseworkers) > 1:
                 new = rng.choice([c for c in staff.caseworkers if c != assignee])
                 t += timedelta(hours=1 + rng.random() * 20)
-                if t > end:
-                    break
                 version += 1
                 events.append(Event("transition", t, "supervisor", rng.choice(staff.supervisors),
                                     {"status": status, "assign_to": new, "version": version}))
                 assignee = new
                 t += timedelta(hours=1)
         if target == "escalated":
-            if t + timedelta(hours=60) > end:
-                break
+            # at the clock's end a request may be undecided, or approved with the move still to
+            # come: live work, as on any day
             escalation_id = new_uuid(rng, t)
             events.append(Event("esc_request", t, "caseworker", assignee, {"escalation_id": escalation_id}))
             t += timedelta(hours=2 + rng.random() * 46)
@@ -142,8 +152,6 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
                 escalation_count += 1   # do not ask for ever
                 continue
             escalation_count += 1
-        if t > end:
-            break
         if target == "assigned":
             chosen = rng.choice(staff.caseworkers)
             if rng.random() < b.supervisor_assigns_rate:
@@ -167,11 +175,10 @@ def simulate(rng: random.Random, enquiry_id: uuid.UUID, arrival: datetime, end: 
         held = status == "closed" and rng.random() < b.legal_hold_rate
         if held:
             hold_at = closed_at + timedelta(days=1 + rng.random() * 90)
-            if hold_at <= end:
-                events.append(Event("legal_hold", hold_at, "supervisor", rng.choice(staff.supervisors),
-                                    {"legal_hold_id": new_uuid(rng, hold_at)}))
+            events.append(Event("legal_hold", hold_at, "supervisor", rng.choice(staff.supervisors),
+                                {"legal_hold_id": new_uuid(rng, hold_at)}))
         dispose_at = closed_at + RETENTION + timedelta(days=rng.random() * 60)
-        if not held and dispose_at <= end:
+        if not held:
             version += 1
             events.append(Event("dispose", dispose_at, "retention_officer", rng.choice(staff.retention_officers),
                                 {"version": version}))

@@ -63,19 +63,29 @@ class Behaviour:
     next_status: dict[str, dict[str, float]] = field(default_factory=lambda: {
         "new": {"assigned": 0.985, "withdrawn": 0.015},
         "assigned": {"in_progress": 0.97, "withdrawn": 0.03},
-        "in_progress": {"resolved": 0.70, "awaiting_citizen": 0.17, "escalated": 0.07, "withdrawn": 0.02},
+        "in_progress": {"resolved": 0.68, "awaiting_citizen": 0.18, "escalated": 0.10, "withdrawn": 0.04},
         "awaiting_citizen": {"in_progress": 0.85, "withdrawn": 0.15},
         "escalated": {"resolved": 0.7, "in_progress": 0.3},
         "resolved": {"closed": 0.93, "in_progress": 0.07},
-        "closed": {"reopened": 0.02, "": 0.98},   # "": stays closed
+        "closed": {"reopened": 0.05, "": 0.95},   # "": stays closed; complaints and appeals come back
         "reopened": {"in_progress": 1.0},
     })
-    # median days spent in a status before the next move (log-normal, sigma below)
+    # median days spent in a status before the next move (log-normal, sigma below), before any
+    # queue (queue_share): a citizen has two weeks to answer a letter, a resolved case is closed
+    # once the ten working days to dispute it have passed, a senior review takes two weeks
     median_days: dict[str, float] = field(default_factory=lambda: {
-        "new": 0.3, "assigned": 0.5, "in_progress": 2.0, "awaiting_citizen": 4.0, "escalated": 3.0,
-        "resolved": 2.0, "closed": 60.0, "reopened": 1.0,
+        "new": 0.3, "assigned": 0.5, "in_progress": 2.0, "awaiting_citizen": 14.0, "escalated": 10.0,
+        "resolved": 10.0, "closed": 60.0, "reopened": 10.0,
     })
     sigma: float = 0.9
+    # the share of the department's queue wait (workload.py) an enquiry meets in each status:
+    # new work waits for assignment; escalations wait for a senior decision and reopened cases
+    # for a supervisor's review, queues with fewer hands (one supervisor per eight caseworkers);
+    # an assigned case waits in the caseworker's own pile; work in progress slows a little
+    queue_share: dict[str, float] = field(default_factory=lambda: {
+        "new": 1.0, "assigned": 0.25, "in_progress": 0.1, "escalated": 2.5, "reopened": 3.0,
+    })
+    queue_sigma: float = 0.4
     escalation_rejection_rate: float = 0.25   # a request the supervisor turns down
     supervisor_assigns_rate: float = 0.6      # otherwise the caseworker takes it from the queue
     reassignment_rate: float = 0.08           # a supervisor moves work between caseworkers

@@ -22,6 +22,8 @@ from enquiries_lab import seals
 from enquiries_lab.errors import LabError
 from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
+from enquiries_lab.generator.growth import Chain, Stream, chain_for
+from enquiries_lab.generator.workload import Workload
 from enquiries_lab.session import Actor, act_as
 
 NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
@@ -210,8 +212,30 @@ class SimulatedEnquiry:
     events: list[lifecycle.Event]
 
 
-def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int, calendar: ArrivalCalendar,
-                    pools: texts.Pools, rules: dict[tuple[str, str], set[str]]) -> list[SimulatedEnquiry]:
+@dataclass(frozen=True)
+class Unit:
+    """What a batch belongs to: a stream's enquiries of one department, either added by this run
+    (`since` None: their lives up to the end) or continued by it from the previous end."""
+
+    stream: Stream
+    plan: DepartmentPlan
+    since: datetime | None
+
+    @property
+    def label(self) -> str:
+        """The unit's name in the run's bookkeeping (a base run's: the department's code, as ever)."""
+        return self.plan.code if self.since is None else f"{self.plan.code}<{self.stream.number}"
+
+    @property
+    def enquiries(self) -> int:
+        return self.stream.sizes[self.plan.index]
+
+
+def _simulate_batch(seed: int, unit: Unit, end: datetime, first: int, count: int, calendar: ArrivalCalendar,
+                    pools: texts.Pools, rules: dict[tuple[str, str], set[str]], load: Workload) -> list[SimulatedEnquiry]:
+    """The batch's enquiries with their events in (unit.since, end]: a continued enquiry's
+    creation and contact were written by an earlier run, so only its later events are kept."""
+    plan, stream = unit.plan, unit.stream
     staffing = plan.staffing()
     types = list(plan.types)
     type_weights = [profiles.TYPE_WEIGHTS[t] for t in types]
@@ -221,8 +245,8 @@ def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int
     for i in range(first, first + count):
         if i % CONTACT_BLOCK == 0:
             contacts = []
-        rng = random.Random(f"{params.seed}:{plan.code}:{i}")
-        arrival = calendar.arrival(i, plan.enquiries, rng.random(), rng.random())
+        rng = random.Random(stream.rng_seed(seed, plan.code, i))
+        arrival = calendar.arrival(i, unit.enquiries, rng.random(), rng.random())
         enquiry_id = lifecycle.new_uuid(rng, arrival)
         if contacts and rng.random() < profiles.DEFAULT_BEHAVIOUR.repeat_contact_rate:
             contact_id, new_contact = rng.choice(contacts), None
@@ -232,7 +256,7 @@ def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int
             new_contact["preferred_channel"] = rng.choices(channels, channel_weights)[0]
             contacts.append(contact_id)
         enquiry_type = rng.choices(types, type_weights)[0]
-        reference = f"{plan.code}-{arrival.year}-{i + 1:07d}"
+        reference = f"{plan.code}-{arrival.year}-{stream.offsets[plan.index] + i + 1:07d}"
         r = rng.random()
         b = profiles.DEFAULT_BEHAVIOUR
         priority = "urgent" if r < b.urgent_rate else "high" if r < b.urgent_rate + b.high_rate else \
@@ -242,8 +266,11 @@ def _simulate_batch(params: Params, plan: DepartmentPlan, first: int, count: int
         create = {"enquiry_id": enquiry_id, "reference": reference, "contact_id": contact_id, "type": enquiry_type,
                   "channel": rng.choices(channels, channel_weights)[0], "priority": priority,
                   "subject": subject, "body": body}
-        events = lifecycle.simulate(rng, enquiry_id, arrival, params.end, staffing, b, rules, create)
-        out.append(SimulatedEnquiry(enquiry_id, contact_id, new_contact, events))
+        life = lifecycle.simulate(rng, enquiry_id, arrival, staffing, b, rules, create, load.wait_at)
+        if unit.since is None:
+            out.append(SimulatedEnquiry(enquiry_id, contact_id, new_contact, [e for e in life if e.at <= end]))
+        elif later := [e for e in life if unit.since < e.at <= end]:
+            out.append(SimulatedEnquiry(enquiry_id, contact_id, None, later))
     return out
 
 
@@ -339,7 +366,7 @@ def _statements(kind: str, items: list[tuple[SimulatedEnquiry, lifecycle.Event]]
         raise LabError(f"generator: unknown event kind {kind}")
 
 
-def _load_batch(conn: psycopg.Connection, key: str, plan: DepartmentPlan, batch_no: int,
+def _load_batch(conn: psycopg.Connection, key: str, unit: Unit, batch_no: int, count: int,
                 sims: list[SimulatedEnquiry], start_round: int = 0) -> int:
     """Apply a batch's events round by round (the r-th event of every enquiry), one statement per
     (kind, acting staff member), one transaction per round, from `start_round` (the rounds an
@@ -354,8 +381,14 @@ def _load_batch(conn: psycopg.Connection, key: str, plan: DepartmentPlan, batch_
     for s in sims:
         for r, e in enumerate(s.events):
             rounds[r].append((s, e))
-    last = max(rounds)
+    plan, label = unit.plan, unit.label
+    last = max(rounds, default=-1)   # -1: continued enquiries that had all settled
+    total = sum(len(s.events) + bool(s.new_contact) for s in sims)
     events = 0
+    if last < 0:
+        conn.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
+                     "values (%s, %s, %s, %s, 0)", [key, label, batch_no, count])
+        return 0
     # Pipeline mode: a round's statements go out back to back and the server reports at its
     # commit; the first refusal aborts that round's transaction, and nothing after it is sent.
     with conn.pipeline():
@@ -367,15 +400,15 @@ def _load_batch(conn: psycopg.Connection, key: str, plan: DepartmentPlan, batch_
                 # the bookkeeping commits with the round it describes
                 if r == last:
                     cur.execute("delete from lab_meta.batches_in_progress where run_key = %s and department = %s "
-                                "and batch_no = %s", [key, plan.code, batch_no])
+                                "and batch_no = %s", [key, label, batch_no])
                     cur.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
                                 "values (%s, %s, %s, %s, %s)",
-                                [key, plan.code, batch_no, len(sims), sum(len(s.events) + bool(s.new_contact) for s in sims)])
+                                [key, label, batch_no, count, total])
                 else:
                     cur.execute("insert into lab_meta.batches_in_progress (run_key, department, batch_no, enquiries, rounds_done) "
                                 "values (%s, %s, %s, %s, %s) on conflict (run_key, department, batch_no) "
                                 "do update set rounds_done = excluded.rounds_done",
-                                [key, plan.code, batch_no, len(sims), r + 1])
+                                [key, label, batch_no, count, r + 1])
     return events
 
 
@@ -425,60 +458,74 @@ def _rules(conn: psycopg.Connection) -> dict[tuple[str, str], set[str]]:
     return dict(rules)
 
 
-# (department index, first block, first enquiry, count, first round to apply)
+# (unit, first block, first enquiry, count, first round to apply); in a base run the units are
+# the departments, in order
 Job = tuple[int, int, int, int, int]
 
 
 class _Engine:
-    """Everything a batch needs, rebuilt identically in every worker process from the params."""
+    """Everything a batch needs, rebuilt identically in every worker process from the chain of
+    runs (growth.py): departments and staff from the base run, one stream per run."""
 
-    def __init__(self, params: Params, rules: dict[tuple[str, str], set[str]]):
-        self.params = params
-        self.key = params.key()
+    def __init__(self, chain: Chain | Params, rules: dict[tuple[str, str], set[str]]):
+        chain = chain if isinstance(chain, Chain) else Chain((chain,))
+        base = chain.base
+        self.params = params = chain.current
+        self.key = chain.key()
         self.rules = rules
-        self.pools = texts.Pools.build(params.seed)
-        self.plans = plan_departments(params, self.pools)
-        self.calendar = ArrivalCalendar(params.start, params.end)
+        self.pools = texts.Pools.build(base.seed)
+        self.plans = plan_departments(base, self.pools)
+        demand = Workload.demand(base.start, params.end)
+        self.workloads = [Workload(base.seed, plan.code, base.start, demand) for plan in self.plans]
+        streams = chain.streams(lambda n: _sizes(n, base.departments, base.skew))
+        self.calendars = {s.number: ArrivalCalendar(base.start, s.end) for s in streams}
+        self.units = [Unit(streams[-1], plan, None) for plan in self.plans]
+        if chain.previous_end is not None and params.end > chain.previous_end:
+            self.units += [Unit(s, plan, chain.previous_end) for s in streams[:-1] for plan in self.plans
+                           if s.sizes[plan.index]]
 
     def jobs(self, done: dict[str, set[int]] | None = None,
              in_progress: dict[tuple[str, int], tuple[int, int]] | None = None) -> list[Job]:
-        """(department index, first block, first enquiry, count, first round) for every batch
-        still to do, in time order across departments so parallel workers fill the audit
-        partitions together.
+        """(unit, first block, first enquiry, count, first round) for every batch still to do,
+        in time order across departments so parallel workers fill the audit partitions together.
 
         Batches are runs of whole blocks of CONTACT_BLOCK enquiries; `done` holds the blocks
-        already committed per department, so a run resumes with any batch size. A batch an
-        interrupted run left part-way, `in_progress[(department, first block)] = (enquiries,
+        already committed per unit label, so a run resumes with any batch size. A batch an
+        interrupted run left part-way, `in_progress[(label, first block)] = (enquiries,
         rounds done)`, is finished as it was cut, from its next round."""
         done, in_progress = done or {}, in_progress or {}
         out = []
-        for plan in self.plans:
-            per_batch = math.ceil((self.params.batch_size or auto_batch_size(plan)) / CONTACT_BLOCK)
-            taken = set(done.get(plan.code, set()))
-            for (code, first_block), (count, rounds_done) in sorted(in_progress.items()):
-                if code == plan.code:
-                    out.append((plan.index, first_block, first_block * CONTACT_BLOCK, count, rounds_done))
+        for number, unit in enumerate(self.units):
+            per_batch = math.ceil((self.params.batch_size or auto_batch_size(unit.plan)) / CONTACT_BLOCK)
+            taken = set(done.get(unit.label, set()))
+            for (label, first_block), (count, rounds_done) in sorted(in_progress.items()):
+                if label == unit.label:
+                    out.append((number, first_block, first_block * CONTACT_BLOCK, count, rounds_done))
                     taken.update(_blocks(first_block, count))
-            blocks = [b for b in range(math.ceil(plan.enquiries / CONTACT_BLOCK)) if b not in taken]
+            blocks = [b for b in range(math.ceil(unit.enquiries / CONTACT_BLOCK)) if b not in taken]
             run: list[int] = []
             for b in blocks + [None]:
                 if run and (b is None or b != run[-1] + 1 or len(run) == per_batch):
                     first = run[0] * CONTACT_BLOCK
-                    out.append((plan.index, run[0], first, min((run[-1] + 1) * CONTACT_BLOCK, plan.enquiries) - first, 0))
+                    out.append((number, run[0], first, min((run[-1] + 1) * CONTACT_BLOCK, unit.enquiries) - first, 0))
                     run = []
                 if b is not None:
                     run.append(b)
-        return sorted(out, key=lambda j: (j[2] / max(self.plans[j[0]].enquiries, 1), j[0]))
+        return sorted(out, key=lambda j: (j[2] / max(self.units[j[0]].enquiries, 1), j[0]))
 
     def simulate(self, job: Job) -> list[SimulatedEnquiry]:
-        index, _, first, count, _ = job
-        return _simulate_batch(self.params, self.plans[index], first, count, self.calendar, self.pools, self.rules)
+        number, _, first, count, _ = job
+        unit = self.units[number]
+        return _simulate_batch(self.params.seed, unit, self.params.end, first, count,
+                               self.calendars[unit.stream.number], self.pools, self.rules,
+                               self.workloads[unit.plan.index])
 
     def load(self, conn: psycopg.Connection, job: Job, sims: list[SimulatedEnquiry]) -> tuple[int, int]:
-        index, batch_no, first, count, start_round = job   # batch_no: the batch's first block
-        plan = self.plans[index]
+        number, batch_no, first, count, start_round = job   # batch_no: the batch's first block
+        unit = self.units[number]
+        plan = unit.plan
         try:
-            events = _load_batch(conn, self.key, plan, batch_no, sims, start_round)
+            events = _load_batch(conn, self.key, unit, batch_no, count, sims, start_round)
         except psycopg.Error as err:
             from enquiries_lab.errors import describe_db_error
 
@@ -490,7 +537,7 @@ class _Engine:
                                f"({describe_db_error(err)}); run the same command again to resume") from None
             raise LabError(f"generator bug: batch {batch_no} of {plan.code} was refused by the database "
                            f"({describe_db_error(err)}); nothing of that round of the batch was written") from None
-        return (count if start_round == 0 else 0), events
+        return (count if start_round == 0 and unit.since is None else 0), events
 
     def run(self, conn: psycopg.Connection, jobs: Iterable[Job]) -> Iterator[tuple[int, int]]:
         """(enquiries, events) of each job, in order. Simulating the next batch in a thread
@@ -500,7 +547,7 @@ class _Engine:
             yield self.load(conn, job, self.simulate(job))
 
 
-def _worker(dsn: str, params: Params, rules: dict, todo: "multiprocessing.Queue", done: "multiprocessing.Queue") -> None:
+def _worker(dsn: str, params: Chain, rules: dict, todo: "multiprocessing.Queue", done: "multiprocessing.Queue") -> None:
     """A job process: takes jobs from `todo` until its None and reports each job's result, then
     "finished", on `done`; a LabError is reported as its message (the one line the user sees)."""
     try:
@@ -531,7 +578,7 @@ def _while_the_parent_lives(todo: "multiprocessing.Queue") -> Iterator[Job]:
         yield job
 
 
-def _in_processes(dsn: str, params: Params, rules: dict, todo: list[Job], jobs: int) -> Iterator[tuple[int, int]]:
+def _in_processes(dsn: str, params: Chain, rules: dict, todo: list[Job], jobs: int) -> Iterator[tuple[int, int]]:
     """Results of `todo` run by `jobs` processes that take the next job as they become free."""
     import multiprocessing
     import queue
@@ -575,10 +622,16 @@ def _in_processes(dsn: str, params: Params, rules: dict, todo: list[Job], jobs: 
         jobs_q.cancel_join_thread()
 
 
+def _stored(params: Params) -> dict[str, str]:
+    """The parameters as lab_meta.generation_runs.params records them."""
+    return {k: str(v) for k, v in asdict(params).items()}
+
+
 def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None,
              jobs: int = 1, dsn: str | None = None) -> RunSummary:
     """Generate (or resume) the dataset for `params` on an autocommit admin connection to a
-    migrated lab database. `progress(enquiries_done, events_done)` is called after each batch.
+    migrated lab database, or grow the dataset it holds to `params` (growth.py).
+    `progress(enquiries_done, events_done)` is called after each batch.
 
     With `jobs` > 1, batches run in that many worker processes connecting to `dsn` (the same
     database); the data is the same whatever the number of jobs."""
@@ -590,15 +643,16 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     if jobs > 1 and not dsn:
         raise LabError("parallel generation needs the DSN for its worker connections")
     started = time.perf_counter()
-    key = params.key()
     conn.execute(BOOKKEEPING)
-    other = conn.execute("select run_key from lab_meta.generation_runs where run_key <> %s limit 1", [key]).fetchone()
-    if other or (conn.execute("select exists (select from tenant.departments)").fetchone()[0]
-                 and not conn.execute("select exists (select from lab_meta.generation_runs)").fetchone()[0]):
-        raise LabError("this database already holds other data (a different generation run or hand-made data); "
+    recorded = conn.execute("select params, finished_at is not null from lab_meta.generation_runs "
+                            "order by coalesce((params ->> 'generation')::int, 0)").fetchall()
+    if not recorded and conn.execute("select exists (select from tenant.departments)").fetchone()[0]:
+        raise LabError("this database already holds other data (departments no generation run made); "
                        "run `enquiries-lab reset` first or use another database")
+    chain = chain_for(recorded, params)
+    key = chain.key()
     conn.execute("insert into lab_meta.generation_runs (run_key, params) values (%s, %s) on conflict do nothing",
-                 [key, json.dumps({k: str(v) for k, v in asdict(params).items()})])
+                 [key, json.dumps({**_stored(params), "generation": len(chain.runs) - 1})])
     done: dict[str, set[int]] = defaultdict(set)
     for department, first_block, count in conn.execute(
             "select department, batch_no, enquiries from lab_meta.generation_batches where run_key = %s", [key]):
@@ -609,18 +663,20 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
 
     rules = _rules(conn)
     profiles.validate_against_workflow(profiles.DEFAULT_BEHAVIOUR, set(rules))
-    engine = _Engine(params, rules)
+    engine = _Engine(chain, rules)
     for plan in engine.plans:
         _provision(conn, plan, params.start - PROVISIONING_LEAD)
     todo = engine.jobs(done, in_progress)
-    already = sum(min(len(blocks) * CONTACT_BLOCK, next(p.enquiries for p in engine.plans if p.code == code))
-                  for code, blocks in done.items()) + sum(count for count, _ in in_progress.values())
+    added = {u.label: u.enquiries for u in engine.units if u.since is None}   # continued ones are not new
+    already = (len(chain.runs) > 1 and chain.runs[-2].enquiries) + sum(
+        min(len(blocks) * CONTACT_BLOCK, added[label]) for label, blocks in done.items() if label in added) \
+        + sum(count for (label, _), (count, _) in in_progress.items() if label in added)
     skipped = sum(1 for _ in conn.execute("select 1 from lab_meta.generation_batches where run_key = %s", [key]))
     if progress and already:
         progress(already, 0)
 
     total_enquiries = total_events = 0
-    results = engine.run(conn, todo) if jobs == 1 else _in_processes(dsn, params, rules, todo, jobs)
+    results = engine.run(conn, todo) if jobs == 1 else _in_processes(dsn, chain, rules, todo, jobs)
     with contextlib.closing(results):
         for count, events in results:
             total_enquiries += count
@@ -632,7 +688,7 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     # superuser without the seals noticing, and the audit_trail_sealed check expects it sealed.
     seals.seal(conn)
     return RunSummary(key, total_enquiries, total_events, len(todo), skipped, time.perf_counter() - started,
-                      [(p.code, p.enquiries) for p in engine.plans])
+                      [(u.plan.code, u.enquiries) for u in engine.units if u.since is None])
 
 
 # A multiset digest in two levels: each row's md5, those sorted and hashed per bucket (the first
