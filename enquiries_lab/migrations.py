@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from enquiries_lab.errors import MigrationError, describe_db_error
+from enquiries_lab.lint.sqltext import split_statements
 
 ENV_SQL_DIR = "ENQUIRIES_LAB_SQL_DIR"
 FILE_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[a-z0-9_]+)\.sql$")
@@ -279,19 +280,48 @@ def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | Non
                 raise MigrationError(f"{profile}/{m.filename} was edited after it was applied (checksum differs)")
             continue
         try:
-            with conn.transaction():
-                conn.execute(m.sql)
-                conn.execute("reset role")
+            with conn.transaction(), conn.cursor() as cur:
+                _execute_file(cur, m)
+                cur.execute("reset role")
                 conn.execute("insert into lab_meta.profile_migrations (profile, version, name, checksum) values (%s, %s, %s, %s)",
                              [profile, m.version, m.name, m.checksum])
         except psycopg.Error as err:
-            line = line_of(m.sql, err.diag.statement_position) if err.diag else None
+            line = _failure_line(m, err)
             raise MigrationError(f"{profile}/{m.filename}{':' + str(line) if line else ''}: {describe_db_error(err)} "
                                  f"(nothing from this file was applied)") from None
         done.append(m)
         if progress:
             progress(m)
     return done
+
+
+def _execute_file(cur, m: Migration) -> None:
+    """Each statement of the file on its own, in the caller's transaction. Citus forwards some
+    commands to the workers as the query string they arrived in, so a whole file sent as one
+    multi-statement string would be run on every worker in full (docs/scale-out.md). A failing
+    statement's error carries the line in the file (`_failure_line`)."""
+    for statement in split_statements(m.path, m.sql):
+        try:
+            cur.execute(statement.text)
+        except psycopg.Error as err:
+            err.add_note(f"enquiries-lab-line:{statement.line}:{statement.start}")
+            raise
+
+
+def _failure_line(m: Migration, err: psycopg.Error) -> int | None:
+    """The line in the file of the server's error position (None if it reported none)."""
+    offset = 0
+    for note in getattr(err, "__notes__", ()):
+        if note.startswith("enquiries-lab-line:"):
+            offset = int(note.split(":")[2])
+    position = err.diag.statement_position if err.diag else None
+    try:
+        pos = int(position) if position is not None else None
+    except ValueError:
+        return None
+    if not pos:
+        return None
+    return line_of(m.sql, offset + pos)
 
 
 def _refuse_tampering(migrations: list[Migration], applied: dict[int, tuple[str, str, datetime]]) -> None:
@@ -308,13 +338,13 @@ def _apply(conn: psycopg.Connection, m: Migration) -> None:
     try:
         with conn.transaction():
             with conn.cursor() as cur:
-                cur.execute(m.sql)  # no parameters: sent as one multi-statement simple query
+                _execute_file(cur, m)
                 cur.execute("reset role")  # files may SET LOCAL ROLE enquiries_owner
                 cur.execute(
                     "insert into lab_meta.migrations (version, name, checksum, duration_ms) values (%s, %s, %s, %s)",
                     [m.version, m.name, m.checksum, round((time.perf_counter() - started) * 1000, 1)],
                 )
     except psycopg.Error as err:
-        line = line_of(m.sql, err.diag.statement_position) if err.diag else None
+        line = _failure_line(m, err)
         where = f"{m.filename}:{line}" if line else m.filename
         raise MigrationError(f"{where}: {describe_db_error(err)} (nothing from this file was applied)") from None
