@@ -194,6 +194,7 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
         applied = _applied(conn)
         _refuse_tampering(migrations, applied)
         latest = max(applied, default=0)
+        profiles = active_profiles(conn)
         done = []
         for m in migrations:
             if m.version in applied:
@@ -207,7 +208,9 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
             done.append(m)
             if progress:
                 progress(m)
-        for profile in active_profiles(conn):
+            for profile in profiles:
+                done += _apply_profile(conn, profile, directory, progress, after=m.version)
+        for profile in profiles:
             done += _apply_profile(conn, profile, directory, progress)
         close_database(conn)
         for role, database, settings in clear_role_settings(conn):
@@ -267,8 +270,27 @@ def active_profiles(conn: psycopg.Connection) -> list[str]:
     return [name for name, detect in PROFILES.items() if conn.execute(detect).fetchone()[0]]
 
 
-def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress) -> list[Migration]:
+# A profile file that a core migration already needs says so in a line of its own,
+# `-- runs after: NNN`: it is applied right after that core migration (on a new database)
+# instead of after all of them.
+RUNS_AFTER = re.compile(r"^-- runs after: (\d{3,})\s*$", re.MULTILINE)
+
+
+def runs_after(m: Migration) -> int | None:
+    match = RUNS_AFTER.search(m.sql)
+    return int(match[1]) if match else None
+
+
+def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress,
+                   after: int | None = None) -> list[Migration]:
+    """The profile's pending files; with `after`, only those that run after that core version."""
     files = discover((directory or sql_dir()) / profile)
+    if after is not None:
+        files = [m for m in files if runs_after(m) == after]
+        if not files:
+            return []
+    else:  # on a database migrated before the profile was available: the same order as on a new one
+        files.sort(key=lambda m: (runs_after(m) is None, runs_after(m) or 0, m.version))
     with conn.transaction():
         conn.execute(PROFILE_BOOKKEEPING)
     applied = {v: c for v, c in conn.execute(
