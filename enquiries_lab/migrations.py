@@ -227,10 +227,15 @@ def close_database(conn: psycopg.Connection) -> None:
     temporary objects (a trigger of its own, say)."""
     if conn.execute("select to_regrole('enquiries_app') is null").fetchone()[0]:
         return  # migrations that create the roles have not run (a fixture directory)
+    # The lab roles that log in: enquiries_app and enquiries_loader; on Citus also the internal
+    # roles, which Citus's connections between the nodes log in as (sql/citus/060).
+    logins = [r for (r,) in conn.execute(
+        "select rolname from pg_roles where rolname = any(%s) and rolcanlogin order by 1", [list(LAB_ROLES)])]
     with conn.transaction():
         name = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(name))
-        conn.execute(sql.SQL("grant connect on database {} to enquiries_app, enquiries_loader").format(name))
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(
+            name, sql.SQL(", ").join(sql.Identifier(r) for r in logins)))
 
 
 # The lab's cluster-wide roles (sql/001). ALTER ROLE ... SET cannot be refused to a role for
@@ -279,6 +284,24 @@ RUNS_AFTER = re.compile(r"^-- runs after: (\d{3,})\s*$", re.MULTILINE)
 def runs_after(m: Migration) -> int | None:
     match = RUNS_AFTER.search(m.sql)
     return int(match[1]) if match else None
+
+
+def profile_states(conn: psycopg.Connection) -> dict[str, str]:
+    """Each profile's state, honestly: `active` only when what it sets up is in effect (for
+    citus: every tenant table distributed by tenant_id and colocated, core tables reference
+    tables; core.citus_profile_gaps, sql/071), not merely when its prerequisite is installed."""
+    states = {}
+    available = active_profiles(conn)
+    for profile in PROFILES:
+        if profile not in available:
+            states[profile] = "skipped (not available on this server)"
+            continue
+        has_gaps = conn.execute("select to_regprocedure('core.citus_profile_gaps()') is not null").fetchone()[0]
+        gaps = conn.execute("select object, problem from core.citus_profile_gaps() where problem is not null "
+                            "order by 1").fetchall() if has_gaps else [("(schema)", "not migrated")]
+        states[profile] = "active" if not gaps else (
+            f"NOT in effect ({len(gaps)} problem(s), e.g. {gaps[0][0]}: {gaps[0][1]}); run migrate")
+    return states
 
 
 def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import contextlib
 import hashlib
 import json
@@ -22,7 +24,7 @@ from enquiries_lab import seals
 from enquiries_lab.errors import LabError
 from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
-from enquiries_lab.session import Actor, act_as
+from enquiries_lab.session import Actor, act_as, login_statement
 
 NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
 OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
@@ -188,7 +190,7 @@ def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]
 
 
 def _provision(conn: psycopg.Connection, plan: DepartmentPlan, at: datetime) -> None:
-    if conn.execute("select exists (select from tenant.departments where tenant_id = %s)", [plan.tenant_id]).fetchone()[0]:
+    if conn.execute("select exists (select 1 from tenant.departments where tenant_id = %s)", [plan.tenant_id]).fetchone()[0]:
         return  # resumed run: provisioned before
     with act_as(conn, Actor(plan.tenant_id, OPERATOR, "provisioner"), business_time=at) as cur:
         cur.execute("insert into tenant.departments (tenant_id, code, name) values (%s, %s, %s)",
@@ -300,6 +302,31 @@ ESCALATION_REASONS = ["Complex case needing a senior decision.", "Citizen has as
                       "Possible policy exception.", "MP interest in the case.", "Risk of complaint to the Ombudsman."]
 
 
+# On Citus (docs/scale-out.md) an INSERT ... SELECT from unnest() is planned on the coordinator,
+# which COPYs the rows into the shards, and COPY is refused under RLS: the inserts go as
+# multi-row VALUES (Citus routes them as INSERTs), the updates name the department's tenant_id
+# as a literal so that each is one router query on the department's shard, unnest() included.
+PARAMS_PER_STATEMENT = 60000  # under PostgreSQL's 65535 bind parameters
+
+
+def _citus_statements(statement: str, columns: list[list], tenant_id, initial_status: str) -> Iterator[tuple[str, list]]:
+    text = statement.strip()
+    if text.startswith("update"):
+        alias = text.split()[2]
+        yield text.replace("where ", f"where {alias}.tenant_id = %s and ", 1), [*columns, tenant_id]
+        return
+    head = text[:text.index(")") + 1]
+    rows = list(zip(*columns))
+    if statement is INSERT_ENQUIRIES:
+        rows = [(*r[:8], initial_status, r[8], r[8]) for r in rows]
+    width = len(rows[0]) if rows else 1
+    per = max(1, PARAMS_PER_STATEMENT // width)
+    row_sql = "(" + ", ".join(["%s"] * width) + ")"
+    for i in range(0, len(rows), per):
+        chunk = rows[i:i + per]
+        yield head + " values " + ", ".join([row_sql] * len(chunk)), [v for r in chunk for v in r]
+
+
 def _columns(rows: list[tuple]) -> list[list]:
     return [list(col) for col in zip(*rows)]
 
@@ -379,6 +406,21 @@ def _load_batch(conn: psycopg.Connection, key: str, plan: DepartmentPlan, batch_
     return events
 
 
+_CITUS: "weakref.WeakKeyDictionary[psycopg.Connection, str | None]" = weakref.WeakKeyDictionary()
+
+
+def plan_citus_initial_status(cur: psycopg.Cursor) -> str | None:
+    """None on plain PostgreSQL; on a database whose tenant tables Citus distributes, the
+    workflow's initial status (the VALUES form of the inserts names it). Asked once per connection."""
+    key = cur.connection
+    if key not in _CITUS:
+        distributed = cur.connection.execute(
+            "select exists (select 1 from pg_extension where extname = 'citus')").fetchone()[0]
+        _CITUS[key] = cur.connection.execute(
+            "select status from core.statuses where is_initial").fetchone()[0] if distributed else None
+    return _CITUS[key]
+
+
 def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[SimulatedEnquiry, lifecycle.Event]]) -> int:
     """One round's events in the department's context, one statement per (kind, acting staff
     member); ends back in the session's own role. Returns the number of events applied (a new
@@ -388,6 +430,7 @@ def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[S
     # statement change its role or actor between its rows
     cur.execute(sql.SQL("set local enquiries.tenant_id = {}").format(sql.Literal(str(plan.tenant_id))))
     cur.execute("set local enquiries.business_time = 'per_row'")
+    cur.execute(login_statement(cur.connection.info.user))
     groups: dict[tuple, list] = defaultdict(list)
     for s, e in events:
         groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))
@@ -397,7 +440,11 @@ def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[S
         cur.execute(sql.SQL("set local role {}").format(sql.Identifier(f"enquiries_{role}")))
         cur.execute(sql.SQL("set local enquiries.actor_id = {}").format(sql.Literal(str(actor))))
         for statement, columns in _statements(KIND_ORDER[kind_no], items):
-            cur.execute(statement, columns)
+            if plan_citus_initial_status(cur) is None:
+                cur.execute(statement, columns)
+            else:
+                for text, params in _citus_statements(statement, columns, plan.tenant_id, plan_citus_initial_status(cur)):
+                    cur.execute(text, params)
         applied += len(items)
     cur.execute("set local role none")
     return applied
@@ -593,8 +640,8 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     key = params.key()
     conn.execute(BOOKKEEPING)
     other = conn.execute("select run_key from lab_meta.generation_runs where run_key <> %s limit 1", [key]).fetchone()
-    if other or (conn.execute("select exists (select from tenant.departments)").fetchone()[0]
-                 and not conn.execute("select exists (select from lab_meta.generation_runs)").fetchone()[0]):
+    if other or (conn.execute("select exists (select 1 from tenant.departments)").fetchone()[0]
+                 and not conn.execute("select exists (select 1 from lab_meta.generation_runs)").fetchone()[0]):
         raise LabError("this database already holds other data (a different generation run or hand-made data); "
                        "run `enquiries-lab reset` first or use another database")
     conn.execute("insert into lab_meta.generation_runs (run_key, params) values (%s, %s) on conflict do nothing",
