@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 
 import contextlib
 import hashlib
@@ -12,6 +11,7 @@ import math
 import random
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -381,16 +381,30 @@ def _load_batch(conn: psycopg.Connection, key: str, plan: DepartmentPlan, batch_
     for s in sims:
         for r, e in enumerate(s.events):
             rounds[r].append((s, e))
-    last = max(rounds)
+    # On Citus a transaction acts as one role: Citus opens each worker connection as the role
+    # current at the time and replays the transaction's SET LOCAL ROLEs on it, which a staff role
+    # may not follow. There a round is split into one step per acting role (within a round each
+    # enquiry has one event, and a new contact goes with its enquiry's creator, so the order
+    # between roles does not matter); the bookkeeping counts steps ("rounds_done").
+    with conn.cursor() as probe:
+        on_citus = plan_citus_initial_status(probe) is not None
+    steps = []
+    for r in sorted(rounds):
+        if on_citus:
+            roles = sorted({e.role for _, e in rounds[r]})
+            steps += [[(s, e) for s, e in rounds[r] if e.role == role] for role in roles]
+        else:
+            steps.append(rounds[r])
+    last = len(steps) - 1
     events = 0
     # Pipeline mode: a round's statements go out back to back and the server reports at its
     # commit; the first refusal aborts that round's transaction, and nothing after it is sent.
     with conn.pipeline():
-        for r in sorted(rounds):
+        for r, step in enumerate(steps):
             if r < start_round:
                 continue
             with conn.transaction(), conn.cursor() as cur:
-                events += _apply_round(cur, plan, rounds[r])
+                events += _apply_round(cur, plan, step)
                 # the bookkeeping commits with the round it describes
                 if r == last:
                     cur.execute("delete from lab_meta.batches_in_progress where run_key = %s and department = %s "
