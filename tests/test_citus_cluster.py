@@ -88,6 +88,8 @@ def departments(cluster):
                 "supervisor": casework.add_staff(conn, operator_id=OPERATOR, tenant_id=tenant, full_name=f"S {code}",
                                                  email=f"s@{code.lower()}.example", role="supervisor",
                                                  team_id=teams["Casework"]),
+                "auditor": casework.add_staff(conn, operator_id=OPERATOR, tenant_id=tenant, full_name=f"A {code}",
+                                              email=f"a@{code.lower()}.example", role="auditor"),
             }
     return out
 
@@ -217,7 +219,7 @@ def test_every_shipped_query_touches_one_shard_with_the_department_in_context(cl
     from enquiries_lab.queries import compose
 
     dsn, _ = cluster
-    cw = departments["AAA"]["caseworker"]
+    cw = departments["AAA"]["auditor" if pattern == "record_history" else "caseworker"]   # the auditor's query
     params = {"staff_id": cw.staff_id, "tenant_id": cw.tenant_id, "limit": 20, "now": None, "reference": "AAA-000001",
               "month": datetime(2024, 1, 1, tzinfo=timezone.utc), "record_id": uuid.uuid4()}
     with psycopg.connect(dsn, autocommit=True) as conn:
