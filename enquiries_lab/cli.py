@@ -53,7 +53,7 @@ def demo(dsn: str | None, quiet: bool) -> None:
     with database.connect(t.dsn, autocommit=True) as conn:
         applied = migrations.migrate(conn)
         click.echo(f"migrations: {len(applied)} applied now, {len(migrations.discover())} in total")
-        if not conn.execute("select exists (select from tenant.departments)").fetchone()[0]:
+        if not conn.execute("select exists (select 1 from tenant.departments)").fetchone()[0]:
             params = Params(**DEMO_PARAMS)
             s = _run_with_progress(conn, params, run, quiet, 2, t.dsn)
             click.echo(f"generated {s.enquiries:,} enquiries through the workflow ({s.events:,} events) in {s.seconds:.1f} s")
@@ -79,9 +79,8 @@ def migrate(dsn: str | None, show_status: bool) -> None:
             pending = sum(s.state == "pending" for s in states)
             bad = [s for s in states if s.state in ("changed", "missing")]
             click.echo(f"{len(states) - pending} applied, {pending} pending" + (f", {len(bad)} changed or missing" if bad else ""))
-            active = migrations.active_profiles(conn)
-            for profile in migrations.PROFILES:
-                click.echo(f"profile {profile}: " + ("active" if profile in active else "skipped (not available on this server)"))
+            for profile, state in migrations.profile_states(conn).items():
+                click.echo(f"profile {profile}: {state}")
             if bad:
                 sys.exit(1)
             return

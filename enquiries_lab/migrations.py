@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from enquiries_lab.errors import LabError, MigrationError, describe_db_error
+from enquiries_lab.lint.sqltext import split_statements
 
 ENV_SQL_DIR = "ENQUIRIES_LAB_SQL_DIR"
 FILE_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[a-z0-9_]+)\.sql$")
@@ -201,6 +202,7 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
         applied = _applied(conn)
         _refuse_tampering(migrations, applied)
         latest = max(applied, default=0)
+        profiles = active_profiles(conn)
         done = []
         for m in migrations:
             if m.version in applied:
@@ -214,7 +216,9 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
             done.append(m)
             if progress:
                 progress(m)
-        for profile in active_profiles(conn):
+            for profile in profiles:
+                done += _apply_profile(conn, profile, directory, progress, after=m.version)
+        for profile in profiles:
             done += _apply_profile(conn, profile, directory, progress)
         close_database(conn)
         for role, database, settings in clear_role_settings(conn):
@@ -231,10 +235,15 @@ def close_database(conn: psycopg.Connection) -> None:
     temporary objects (a trigger of its own, say)."""
     if conn.execute("select to_regrole('enquiries_app') is null").fetchone()[0]:
         return  # migrations that create the roles have not run (a fixture directory)
+    # The lab roles that log in: enquiries_app and enquiries_loader; on Citus also the internal
+    # roles, which Citus's connections between the nodes log in as (sql/citus/060).
+    logins = [r for (r,) in conn.execute(
+        "select rolname from pg_roles where rolname = any(%s) and rolcanlogin order by 1", [list(LAB_ROLES)])]
     with conn.transaction():
         name = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(name))
-        conn.execute(sql.SQL("grant connect on database {} to enquiries_app, enquiries_loader").format(name))
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(
+            name, sql.SQL(", ").join(sql.Identifier(r) for r in logins)))
 
 
 # The lab's cluster-wide roles (sql/001). ALTER ROLE ... SET cannot be refused to a role for
@@ -274,8 +283,45 @@ def active_profiles(conn: psycopg.Connection) -> list[str]:
     return [name for name, detect in PROFILES.items() if conn.execute(detect).fetchone()[0]]
 
 
-def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress) -> list[Migration]:
+# A profile file that a core migration already needs says so in a line of its own,
+# `-- runs after: NNN`: it is applied right after that core migration (on a new database)
+# instead of after all of them.
+RUNS_AFTER = re.compile(r"^-- runs after: (\d{3,})\s*$", re.MULTILINE)
+
+
+def runs_after(m: Migration) -> int | None:
+    match = RUNS_AFTER.search(m.sql)
+    return int(match[1]) if match else None
+
+
+def profile_states(conn: psycopg.Connection) -> dict[str, str]:
+    """Each profile's state, honestly: `active` only when what it sets up is in effect (for
+    citus: every tenant table distributed by tenant_id and colocated, core tables reference
+    tables; core.citus_profile_gaps, sql/071), not merely when its prerequisite is installed."""
+    states = {}
+    available = active_profiles(conn)
+    for profile in PROFILES:
+        if profile not in available:
+            states[profile] = "skipped (not available on this server)"
+            continue
+        has_gaps = conn.execute("select to_regprocedure('core.citus_profile_gaps()') is not null").fetchone()[0]
+        gaps = conn.execute("select object, problem from core.citus_profile_gaps() where problem is not null "
+                            "order by 1").fetchall() if has_gaps else [("(schema)", "not migrated")]
+        states[profile] = "active" if not gaps else (
+            f"NOT in effect ({len(gaps)} problem(s), e.g. {gaps[0][0]}: {gaps[0][1]}); run migrate")
+    return states
+
+
+def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress,
+                   after: int | None = None) -> list[Migration]:
+    """The profile's pending files; with `after`, only those that run after that core version."""
     files = discover((directory or sql_dir()) / profile)
+    if after is not None:
+        files = [m for m in files if runs_after(m) == after]
+        if not files:
+            return []
+    else:  # on a database migrated before the profile was available: the same order as on a new one
+        files.sort(key=lambda m: (runs_after(m) is None, runs_after(m) or 0, m.version))
     with conn.transaction():
         conn.execute(PROFILE_BOOKKEEPING)
     applied = {v: c for v, c in conn.execute(
@@ -287,19 +333,48 @@ def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | Non
                 raise MigrationError(f"{profile}/{m.filename} was edited after it was applied (checksum differs)")
             continue
         try:
-            with conn.transaction():
-                conn.execute(m.sql)
-                conn.execute("reset role")
+            with conn.transaction(), conn.cursor() as cur:
+                _execute_file(cur, m)
+                cur.execute("reset role")
                 conn.execute("insert into lab_meta.profile_migrations (profile, version, name, checksum) values (%s, %s, %s, %s)",
                              [profile, m.version, m.name, m.checksum])
         except psycopg.Error as err:
-            line = line_of(m.sql, err.diag.statement_position) if err.diag else None
+            line = _failure_line(m, err)
             raise MigrationError(f"{profile}/{m.filename}{':' + str(line) if line else ''}: {describe_db_error(err)} "
                                  f"(nothing from this file was applied)") from None
         done.append(m)
         if progress:
             progress(m)
     return done
+
+
+def _execute_file(cur, m: Migration) -> None:
+    """Each statement of the file on its own, in the caller's transaction. Citus forwards some
+    commands to the workers as the query string they arrived in, so a whole file sent as one
+    multi-statement string would be run on every worker in full (docs/scale-out.md). A failing
+    statement's error carries the line in the file (`_failure_line`)."""
+    for statement in split_statements(m.path, m.sql):
+        try:
+            cur.execute(statement.text)
+        except psycopg.Error as err:
+            err.add_note(f"enquiries-lab-line:{statement.line}:{statement.start}")
+            raise
+
+
+def _failure_line(m: Migration, err: psycopg.Error) -> int | None:
+    """The line in the file of the server's error position (None if it reported none)."""
+    offset = 0
+    for note in getattr(err, "__notes__", ()):
+        if note.startswith("enquiries-lab-line:"):
+            offset = int(note.split(":")[2])
+    position = err.diag.statement_position if err.diag else None
+    try:
+        pos = int(position) if position is not None else None
+    except ValueError:
+        return None
+    if not pos:
+        return None
+    return line_of(m.sql, offset + pos)
 
 
 def _refuse_tampering(migrations: list[Migration], applied: dict[int, tuple[str, str, datetime]]) -> None:
@@ -316,14 +391,14 @@ def _apply(conn: psycopg.Connection, m: Migration) -> None:
     try:
         with conn.transaction():
             with conn.cursor() as cur:
-                cur.execute(m.sql)  # no parameters: sent as one multi-statement simple query
+                _execute_file(cur, m)
                 cur.execute("reset role")  # files may SET LOCAL ROLE enquiries_owner
                 cur.execute(
                     "insert into lab_meta.migrations (version, name, checksum, duration_ms) values (%s, %s, %s, %s)",
                     [m.version, m.name, m.checksum, round((time.perf_counter() - started) * 1000, 1)],
                 )
     except psycopg.Error as err:
-        line = line_of(m.sql, err.diag.statement_position) if err.diag else None
+        line = _failure_line(m, err)
         where = f"{m.filename}:{line}" if line else m.filename
         raise MigrationError(f"{where}: {describe_db_error(err)} (nothing from this file was applied)") from None
 

@@ -70,8 +70,16 @@ class Actor:
         return DB_ROLES[self.role]
 
 
-def context_statement(actor: Actor, business_time: BusinessTime = None) -> sql.Composed:
-    """The statements that put a transaction in `actor`'s context."""
+def login_statement(login: str | None) -> sql.Composed:
+    """On a Citus shard session_user is the role Citus connected as, not the login: the login
+    is declared for the history-loader check there (sql/citus/085; a known gap, docs/scale-out.md)."""
+    return sql.SQL("set local enquiries.login = {}").format(sql.Literal(login or ""))
+
+
+def context_statements(actor: Actor, business_time: BusinessTime = None, login: str | None = None) -> list[sql.Composed]:
+    """The statements that put a transaction in `actor`'s context, one SET each: Citus
+    forwards a SET LOCAL to the workers as the query string it arrived in, so a string of
+    three SETs would reach every worker three times (docs/scale-out.md)."""
     parts = [
         sql.SQL("set local role {}").format(sql.Identifier(actor.db_role)),
         sql.SQL("set local enquiries.tenant_id = {}").format(sql.Literal(str(actor.tenant_id))),
@@ -84,7 +92,14 @@ def context_statement(actor: Actor, business_time: BusinessTime = None) -> sql.C
             raise LabError("business_time must be timezone-aware")
         value = business_time if business_time == "per_row" else business_time.isoformat()
         parts.append(sql.SQL("set local enquiries.business_time = {}").format(sql.Literal(value)))
-    return sql.SQL("; ").join(parts)
+        parts.append(login_statement(login))
+    return parts
+
+
+def context_statement(actor: Actor, business_time: BusinessTime = None) -> sql.Composed:
+    """The same statements as one string (for callers that send it as one simple query, such
+    as tests that set a context on a raw connection; `act_as` sends them one at a time)."""
+    return sql.SQL("; ").join(context_statements(actor, business_time))
 
 
 @contextmanager
@@ -96,8 +111,9 @@ def act_as(conn: psycopg.Connection, actor: Actor, *, business_time: BusinessTim
     """
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise LabError("act_as needs a connection that is not inside a transaction")
-    statement = context_statement(actor, business_time)
+    statements = context_statements(actor, business_time, conn.info.user)
     with conn.transaction():
         with conn.cursor() as cur:
-            cur.execute(statement)
+            for statement in statements:
+                cur.execute(statement)
             yield cur

@@ -16,7 +16,7 @@ from world import load_world
 
 from enquiries_lab import casework, migrations, readiness
 from enquiries_lab.queries import dashboard, queue
-from enquiries_lab.session import act_as, context_statement
+from enquiries_lab.session import act_as, context_statement, context_statements
 
 CITUS = migrations.sql_dir() / "citus"
 
@@ -58,6 +58,41 @@ def test_the_context_is_set_with_set_local_so_it_reaches_the_shards(world):
     text = context_statement(world.a.actor("caseworker")).as_string(None)
     assert "set local enquiries.tenant_id = " in text and "set local enquiries.actor_id = " in text
     assert "set_config" not in text
+
+
+def test_act_as_sends_each_set_local_on_its_own(world, monkeypatch):
+    """Citus forwards a SET LOCAL to the workers as the string it arrived in: each SET must
+    arrive alone, or every worker would receive (and run) all of them for each one."""
+    texts = [s.as_string(None) for s in context_statements(world.a.actor("caseworker"), business_time="per_row")]
+    assert len(texts) == 5 and all(t.startswith("set local ") and ";" not in t for t in texts)
+    sent = []
+    real = psycopg.Cursor.execute
+
+    def spy(cur, query, *args, **kwargs):
+        sent.append(query.as_string(cur) if hasattr(query, "as_string") else str(query))
+        return real(cur, query, *args, **kwargs)
+
+    with world.connect() as conn:
+        monkeypatch.setattr(psycopg.Cursor, "execute", spy)
+        with act_as(conn, world.a.actor("caseworker")):
+            pass
+        monkeypatch.undo()
+    assert [t.split(" = ")[0] for t in sent] == [
+        'set local role "enquiries_caseworker"', "set local enquiries.tenant_id", "set local enquiries.actor_id"]
+
+
+@pytest.mark.req("REQ-SCALE-2")
+def test_the_migration_runner_sends_each_statement_of_a_file_on_its_own(empty_db, tmp_path):
+    """current_query() is the string the client sent: each statement sees only itself."""
+    d = tmp_path / "sql"
+    d.mkdir()
+    (d / "001_two.sql").write_text("create table public.seen (q text);\n"
+                                   "insert into public.seen select current_query();\n"
+                                   "insert into public.seen select current_query(); -- and a comment\n")
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        migrations.migrate(conn, d)
+        seen = [r[0] for r in conn.execute("select q from public.seen")]
+    assert len(seen) == 2 and all("create table" not in q and q.count("insert") == 1 for q in seen), seen
 
 
 STUBS = """
@@ -157,7 +192,7 @@ from audit.entries where occurred_at >= '2018-01-01' and occurred_at < '2026-01-
 def test_the_row_form_triggers_write_exactly_what_the_statement_forms_write(world_pair):
     rows_world, statement_world = world_pair
     with psycopg.connect(rows_world.dsn, autocommit=True) as conn:
-        for trigger_file in sorted(CITUS.glob("*.sql"))[3:]:   # 040 on: the trigger swaps
+        for trigger_file in (CITUS / "040_row_triggers.sql", CITUS / "050_row_forms.sql"):   # the trigger swaps
             conn.execute(trigger_file.read_text())
         assert conn.execute("select count(*) from pg_trigger where tgname = 'z_audit_row'").fetchone()[0] == 10
         assert conn.execute("select count(*) from pg_trigger where tgname = 'd_cascade_disposal'").fetchone()[0] == 1

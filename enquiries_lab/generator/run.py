@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import contextlib
 import hashlib
 import json
@@ -10,6 +11,7 @@ import math
 import random
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +26,7 @@ from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
 from enquiries_lab.generator.growth import Chain, Stream, chain_for
 from enquiries_lab.generator.workload import Workload
-from enquiries_lab.session import Actor, act_as
+from enquiries_lab.session import Actor, act_as, login_statement
 
 NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
 OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
@@ -190,7 +192,7 @@ def plan_departments(params: Params, pools: texts.Pools) -> list[DepartmentPlan]
 
 
 def _provision(conn: psycopg.Connection, plan: DepartmentPlan, at: datetime) -> None:
-    if conn.execute("select exists (select from tenant.departments where tenant_id = %s)", [plan.tenant_id]).fetchone()[0]:
+    if conn.execute("select exists (select 1 from tenant.departments where tenant_id = %s)", [plan.tenant_id]).fetchone()[0]:
         return  # resumed run: provisioned before
     with act_as(conn, Actor(plan.tenant_id, OPERATOR, "provisioner"), business_time=at) as cur:
         cur.execute("insert into tenant.departments (tenant_id, code, name) values (%s, %s, %s)",
@@ -327,6 +329,31 @@ ESCALATION_REASONS = ["Complex case needing a senior decision.", "Citizen has as
                       "Possible policy exception.", "MP interest in the case.", "Risk of complaint to the Ombudsman."]
 
 
+# On Citus (docs/scale-out.md) an INSERT ... SELECT from unnest() is planned on the coordinator,
+# which COPYs the rows into the shards, and COPY is refused under RLS: the inserts go as
+# multi-row VALUES (Citus routes them as INSERTs), the updates name the department's tenant_id
+# as a literal so that each is one router query on the department's shard, unnest() included.
+PARAMS_PER_STATEMENT = 60000  # under PostgreSQL's 65535 bind parameters
+
+
+def _citus_statements(statement: str, columns: list[list], tenant_id, initial_status: str) -> Iterator[tuple[str, list]]:
+    text = statement.strip()
+    if text.startswith("update"):
+        alias = text.split()[2]
+        yield text.replace("where ", f"where {alias}.tenant_id = %s and ", 1), [*columns, tenant_id]
+        return
+    head = text[:text.index(")") + 1]
+    rows = list(zip(*columns))
+    if statement is INSERT_ENQUIRIES:
+        rows = [(*r[:8], initial_status, r[8], r[8]) for r in rows]
+    width = len(rows[0]) if rows else 1
+    per = max(1, PARAMS_PER_STATEMENT // width)
+    row_sql = "(" + ", ".join(["%s"] * width) + ")"
+    for i in range(0, len(rows), per):
+        chunk = rows[i:i + per]
+        yield head + " values " + ", ".join([row_sql] * len(chunk)), [v for r in chunk for v in r]
+
+
 def _columns(rows: list[tuple]) -> list[list]:
     return [list(col) for col in zip(*rows)]
 
@@ -382,8 +409,22 @@ def _load_batch(conn: psycopg.Connection, key: str, unit: Unit, batch_no: int, c
         for r, e in enumerate(s.events):
             rounds[r].append((s, e))
     plan, label = unit.plan, unit.label
-    last = max(rounds, default=-1)   # -1: continued enquiries that had all settled
     total = sum(len(s.events) + bool(s.new_contact) for s in sims)
+    # On Citus a transaction acts as one role: Citus opens each worker connection as the role
+    # current at the time and replays the transaction's SET LOCAL ROLEs on it, which a staff role
+    # may not follow. There a round is split into one step per acting role (within a round each
+    # enquiry has one event, and a new contact goes with its enquiry's creator, so the order
+    # between roles does not matter); the bookkeeping counts steps ("rounds_done").
+    with conn.cursor() as probe:
+        on_citus = plan_citus_initial_status(probe) is not None
+    steps = []
+    for r in sorted(rounds):
+        if on_citus:
+            roles = sorted({e.role for _, e in rounds[r]})
+            steps += [[(s, e) for s, e in rounds[r] if e.role == role] for role in roles]
+        else:
+            steps.append(rounds[r])
+    last = len(steps) - 1   # -1: continued enquiries that had all settled
     events = 0
     if last < 0:
         conn.execute("insert into lab_meta.generation_batches (run_key, department, batch_no, enquiries, events) "
@@ -392,11 +433,11 @@ def _load_batch(conn: psycopg.Connection, key: str, unit: Unit, batch_no: int, c
     # Pipeline mode: a round's statements go out back to back and the server reports at its
     # commit; the first refusal aborts that round's transaction, and nothing after it is sent.
     with conn.pipeline():
-        for r in sorted(rounds):
+        for r, step in enumerate(steps):
             if r < start_round:
                 continue
             with conn.transaction(), conn.cursor() as cur:
-                events += _apply_round(cur, plan, rounds[r])
+                events += _apply_round(cur, plan, step)
                 # the bookkeeping commits with the round it describes
                 if r == last:
                     cur.execute("delete from lab_meta.batches_in_progress where run_key = %s and department = %s "
@@ -412,6 +453,21 @@ def _load_batch(conn: psycopg.Connection, key: str, unit: Unit, batch_no: int, c
     return events
 
 
+_CITUS: "weakref.WeakKeyDictionary[psycopg.Connection, str | None]" = weakref.WeakKeyDictionary()
+
+
+def plan_citus_initial_status(cur: psycopg.Cursor) -> str | None:
+    """None on plain PostgreSQL; on a database whose tenant tables Citus distributes, the
+    workflow's initial status (the VALUES form of the inserts names it). Asked once per connection."""
+    key = cur.connection
+    if key not in _CITUS:
+        distributed = cur.connection.execute(
+            "select exists (select 1 from pg_extension where extname = 'citus')").fetchone()[0]
+        _CITUS[key] = cur.connection.execute(
+            "select status from core.statuses where is_initial").fetchone()[0] if distributed else None
+    return _CITUS[key]
+
+
 def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[SimulatedEnquiry, lifecycle.Event]]) -> int:
     """One round's events in the department's context, one statement per (kind, acting staff
     member); ends back in the session's own role. Returns the number of events applied (a new
@@ -421,6 +477,7 @@ def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[S
     # statement change its role or actor between its rows
     cur.execute(sql.SQL("set local enquiries.tenant_id = {}").format(sql.Literal(str(plan.tenant_id))))
     cur.execute("set local enquiries.business_time = 'per_row'")
+    cur.execute(login_statement(cur.connection.info.user))
     groups: dict[tuple, list] = defaultdict(list)
     for s, e in events:
         groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))
@@ -430,7 +487,11 @@ def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[S
         cur.execute(sql.SQL("set local role {}").format(sql.Identifier(f"enquiries_{role}")))
         cur.execute(sql.SQL("set local enquiries.actor_id = {}").format(sql.Literal(str(actor))))
         for statement, columns in _statements(KIND_ORDER[kind_no], items):
-            cur.execute(statement, columns)
+            if plan_citus_initial_status(cur) is None:
+                cur.execute(statement, columns)
+            else:
+                for text, params in _citus_statements(statement, columns, plan.tenant_id, plan_citus_initial_status(cur)):
+                    cur.execute(text, params)
         applied += len(items)
     cur.execute("set local role none")
     return applied
@@ -646,7 +707,7 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     conn.execute(BOOKKEEPING)
     recorded = conn.execute("select params, finished_at is not null from lab_meta.generation_runs "
                             "order by coalesce((params ->> 'generation')::int, 0)").fetchall()
-    if not recorded and conn.execute("select exists (select from tenant.departments)").fetchone()[0]:
+    if not recorded and conn.execute("select exists (select 1 from tenant.departments)").fetchone()[0]:
         raise LabError("this database already holds other data (departments no generation run made); "
                        "run `enquiries-lab reset` first or use another database")
     chain = chain_for(recorded, params)
