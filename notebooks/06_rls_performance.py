@@ -37,6 +37,15 @@ REPEATS = 5        # 30 for the full run
 # - **shipped**: what the schema ships: a restrictive tenant policy plus per-role permissive
 #   policies, the context read in a sub-select, so it is evaluated once per query (an InitPlan)
 #   and `tenant_id` stays an index condition.
+# - **shipped_routed**: the shipped policies, and the query also filters by `tenant_id` (the
+#   routing hint the Citus profile adds; never the guarantee).
+# - **stable_expression**: the policies compare with `tenant.current_tenant_id()` directly (no
+#   sub-select, as Citus needs): the planner sees the department's value, but a sequential scan
+#   evaluates it once per row.
+# - **partitioned_subselect / partitioned_stable**: the table LIST-partitioned by department
+#   (per-department statistics, run-time pruning), with either policy form.
+# - **costly_function / cheap_function**: the policies call a non-inlined PL/pgSQL context
+#   function declared with a high or a low cost.
 # - **per_row_function**: the policy calls a PL/pgSQL context function directly.
 # - **membership_join / membership_definer / membership_wrapped**: a membership check with a
 #   join per row, a SECURITY DEFINER function per row, or resolved once in a sub-select.
@@ -130,9 +139,10 @@ print(plan)
 # %% [markdown]
 # ## Recommendation
 #
-# Ship the sub-select policy with the composite indexes that lead with `tenant_id`
-# (`(tenant_id, assigned_to, received_at)` for queues, `(tenant_id, status, received_at)` for
-# dashboards, `(tenant_id, reference)` for search). Never evaluate a membership check per row:
+# Ship the sub-select policy with the composite indexes that lead with `tenant_id` (those the
+# schema has: `(tenant_id, assigned_to, received_at)` for queues,
+# `(tenant_id, priority, received_at)`, `(tenant_id, reference)` for search; the dashboard scans
+# the department). Never evaluate a membership check per row:
 # at 1M rows a SECURITY DEFINER membership function per row is orders of magnitude slower on
 # large departments; resolve membership once in a sub-select instead. An index on `tenant_id`
 # alone is not enough: the queue and the month report then read a large share of the
