@@ -108,10 +108,17 @@ class Lab:
         return engine
 
     def tenant(self, code: str) -> uuid.UUID:
-        return self.conn.execute("select tenant_id from tenant.departments where code = %s", [code]).fetchone()[0]
+        """A department's id by its code; a code the dataset does not hold is named, with those it does."""
+        row = self.conn.execute("select tenant_id from tenant.departments where code = %s", [code]).fetchone()
+        if row is None:
+            codes = [c for c, in self.conn.execute("select code from tenant.departments order by code")]
+            raise LabError(f"department {code!r} is not in {self.database} (it holds {', '.join(codes) or 'none'}); "
+                           f"set the notebook's DEPARTMENT parameter to one of those")
+        return row[0]
 
     def staff(self, code: str, role: str, n: int = 0) -> Actor:
         """The n-th staff member (by email) of a department in a role."""
+        self.tenant(code)   # an unknown department is named as such
         row = self.conn.execute(
             "select s.tenant_id, s.staff_id from tenant.staff s join tenant.departments d using (tenant_id) "
             "where d.code = %s and s.staff_role = %s order by s.email offset %s limit 1", [code, role, n]).fetchone()
