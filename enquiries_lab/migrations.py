@@ -367,14 +367,9 @@ def _failure_line(m: Migration, err: psycopg.Error) -> int | None:
     for note in getattr(err, "__notes__", ()):
         if note.startswith("enquiries-lab-line:"):
             offset = int(note.split(":")[2])
-    position = err.diag.statement_position if err.diag else None
-    try:
-        pos = int(position) if position is not None else None
-    except ValueError:
-        return None
-    if not pos:
-        return None
-    return line_of(m.sql, offset + pos)
+    # the position is within the statement, which starts `offset` characters into the file
+    line = line_of(m.sql[offset:], err.diag.statement_position if err.diag else None)
+    return None if line is None else line + m.sql.count("\n", 0, offset)
 
 
 def _refuse_tampering(migrations: list[Migration], applied: dict[int, tuple[str, str, datetime]]) -> None:
