@@ -230,9 +230,8 @@ def test_every_shipped_query_touches_one_shard_with_the_department_in_context(cl
     assert _task_counts(fanned) and max(_task_counts(fanned)) > 1     # without the filter: every shard
 
 
-@pytest.mark.xfail(strict=True, reason="not done (issue 18): on Citus four compliance checks cannot run "
-                   "(planner limits: no_cross_tenant_references, reassignments_recorded, retention_respected, "
-                   "audit_trail_tamper_free; SQLSTATE 0A000), and entries written on the workers get ids from per-node ranges, so "
+@pytest.mark.xfail(strict=True, reason="not done (issue 18): on Citus two compliance checks cannot run "
+                   "(planner limits: no_cross_tenant_references, audit_trail_tamper_free; SQLSTATE 0A000), and entries written on the workers get ids from per-node ranges, so "
                    "`audit seal` finds nothing to seal while `verify` exits 0 (docs/scale-out.md)")
 def test_generate_check_seal_and_verify_on_the_cluster(cluster):
     """The CLI end to end on distributed tables: generate, every compliance check passes,

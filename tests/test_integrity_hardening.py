@@ -385,7 +385,7 @@ def test_disposed_text_left_behind_or_a_note_attached_later_fails_disposed_recor
 
 
 def test_the_retired_generic_capture_refuses_every_write_and_counts_for_no_check(w, su):
-    """Before sql/051 an owner could capture a table with the generic audit.capture(), which
+    """Before sql/072 an owner could capture a table with the generic audit.capture(), which
     never got 036's per-row checks, and check 0003 counted it. Now it refuses every write
     (EL206), is no SECURITY DEFINER, and 0003 reports the table as uncaptured."""
     assert su.execute("select prosecdef from pg_proc where oid = 'audit.capture()'::regprocedure").fetchone()[0] is False

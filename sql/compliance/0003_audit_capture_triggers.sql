@@ -4,7 +4,7 @@
 --   AFTER UPDATE trigger that runs the audit capture: the table's own generated capture
 --   (audit.capture_<table>(), sql/008, generated for the table's current columns), or
 --   audit.capture_row() (the Citus profile) with the table's record key (the generic
---   audit.capture() is retired, 051, and counts for nothing),
+--   audit.capture() is retired, 072, and counts for nothing),
 --   so no change escapes the trail. Disabled triggers, triggers that fire only in replica
 --   mode, and a generated capture out of date with its table's columns do not count.
 -- severity: critical

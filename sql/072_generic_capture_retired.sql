@@ -1,4 +1,4 @@
--- 051 the generic audit capture is retired: every audit trigger verifies each row it records.
+-- 072 the generic audit capture is retired: every audit trigger verifies each row it records.
 --
 -- Why: audit.capture() (008), the first statement-level capture, no longer runs on any table:
 -- each tenant table has its own generated capture (audit.install_capture) and the Citus
@@ -28,4 +28,4 @@ begin
 end
 $$;
 comment on function audit.capture() is
-    'Retired (051): refuses every write. Tables are captured by audit.install_capture''s generated functions, or audit.capture_row() on Citus.';
+    'Retired (072): refuses every write. Tables are captured by audit.install_capture''s generated functions, or audit.capture_row() on Citus.';
