@@ -39,6 +39,10 @@ from enquiries_lab.session import Actor, act_as
 NOW = datetime(2026, 6, 30, tzinfo=timezone.utc)   # the generator's default simulation clock
 PREFIX = "enqlab_nb"                                # every throwaway notebook database starts with it
 ENV_PREFIX = "ENQUIRIES_LAB_NB_PREFIX"             # set by the test suite to clean up after itself
+# The whole shape of a throwaway's name, <prefix>_<notebook>_<6 hex digits> (the prefix
+# PREFIX, or PREFIX and letters and digits, as the test suite sets it), so that a database of
+# the user's that merely starts with the prefix (enqlab_nb50k) is never listed or dropped.
+THROWAWAY_NAME = f"^{PREFIX}[a-z0-9]*_[a-z0-9_]+_[0-9a-f]{{6}}$"
 
 pd.set_option("display.width", 200)
 pd.set_option("display.expand_frame_repr", False)   # a wide table stays one table in text form
@@ -239,5 +243,5 @@ def leftovers(admin_dsn: str) -> pd.DataFrame:
             select d.datname as database, pg_size_pretty(pg_database_size(d.oid)) as size,
                    (select count(*) from pg_stat_activity a where a.datid = d.oid)::int as sessions
             from pg_database d
-            where d.datname like %s and shobj_description(d.oid, 'pg_database') = %s
-            order by d.datname""", [PREFIX.replace("_", r"\_") + "%", database.LAB_MARKER])
+            where d.datname ~ %s and shobj_description(d.oid, 'pg_database') = %s
+            order by d.datname""", [THROWAWAY_NAME, database.LAB_MARKER])

@@ -88,3 +88,25 @@ def test_clean_keeps_a_database_a_running_notebook_uses(kernel, admin_dsn):
     out = CliRunner().invoke(cli, ["notebooks", "clean", "--dsn", admin_dsn]).output
     assert f"kept {used}" in out, out
     assert used in databases(admin_dsn, prefix)
+
+
+@pytest.mark.parametrize("name", ["enqlab_nb50k", "enqlab_nb_mydata"])
+def test_clean_leaves_a_lab_database_whose_name_only_starts_like_a_notebooks(admin_dsn, name):
+    """A user's lab database named like enqlab_nb50k is not a throwaway: `clean` used to match
+    the prefix alone (and dropped one made by `reset` during this suite's run)."""
+    from psycopg import sql
+
+    from enquiries_lab.database import LAB_MARKER
+
+    name = f"{name}_{uuid.uuid4().hex[:4]}x"    # unique, and never <notebook>_<6 hex digits>
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(LAB_MARKER)))
+    try:
+        listed = CliRunner().invoke(cli, ["notebooks", "list", "--dsn", admin_dsn]).output
+        cleaned = CliRunner().invoke(cli, ["notebooks", "clean", "--dsn", admin_dsn]).output
+        assert name not in listed and name not in cleaned, (listed, cleaned)
+        assert databases(admin_dsn, name) == [name]
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
