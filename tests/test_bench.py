@@ -42,10 +42,14 @@ def test_bench_rls_quick_writes_a_tidy_csv_with_every_variant_pattern_and_tenant
 
 
 def test_bench_rls_dataset_times_the_shipped_patterns_on_generated_data(admin_dsn, tmp_path):
-    from dbtools import _new_name, create_db, drop_db
+    from dbtools import _new_name, drop_db
+
+    from enquiries_lab.config import with_database
+    from enquiries_lab.database import ensure_database
 
     name = _new_name("benchds")
-    dsn = create_db(admin_dsn, name)
+    dsn = with_database(admin_dsn, name)
+    ensure_database(dsn)   # a lab database, as `reset` makes it: generate writes only into one
     try:
         assert run("generate", "-n", "300", "-d", "2", "-j", "1", "--quiet", "--no-digest", dsn=dsn).returncode == 0
         proc = run("bench", "rls", "--dataset", "--repeats", "3", dsn=dsn)
