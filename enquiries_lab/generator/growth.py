@@ -83,16 +83,19 @@ class Chain:
         return out
 
 
-def _as_stored(params) -> dict[str, str]:
+def as_stored(params) -> dict[str, str]:
+    """The parameters as lab_meta.generation_runs.params records them (every value as text)."""
     from dataclasses import asdict
 
-    return {k: str(v) for k, v in asdict(params).items() if k != "batch_size"}
+    return {k: str(v) for k, v in asdict(params).items()}
 
 
 def differences(stored: dict, params) -> list[str]:
-    """'--seed 3 there, 4 here' for every parameter the stored run and `params` differ in."""
-    here = _as_stored(params)
-    return [f"--{k} {stored.get(k)} there, {v} here" for k, v in here.items() if str(stored.get(k)) != v]
+    """'--seed 3 there, 4 here' for every parameter the stored run and `params` differ in (the
+    batch size cuts the work differently, never the data)."""
+    here = as_stored(params)
+    return [f"--{k} {stored.get(k)} there, {v} here" for k, v in here.items()
+            if k != "batch_size" and str(stored.get(k)) != v]
 
 
 def from_stored(stored: dict, params_type):

@@ -24,7 +24,7 @@ from enquiries_lab import seals
 from enquiries_lab.errors import LabError
 from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
-from enquiries_lab.generator.growth import Chain, Stream, chain_for
+from enquiries_lab.generator.growth import Chain, Stream, as_stored, chain_for
 from enquiries_lab.generator.workload import Workload
 from enquiries_lab.session import Actor, act_as, login_statement
 
@@ -683,11 +683,6 @@ def _in_processes(dsn: str, params: Chain, rules: dict, todo: list[Job], jobs: i
         jobs_q.cancel_join_thread()
 
 
-def _stored(params: Params) -> dict[str, str]:
-    """The parameters as lab_meta.generation_runs.params records them."""
-    return {k: str(v) for k, v in asdict(params).items()}
-
-
 def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[int, int], None] | None = None,
              jobs: int = 1, dsn: str | None = None) -> RunSummary:
     """Generate (or resume) the dataset for `params` on an autocommit admin connection to a
@@ -713,7 +708,7 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     chain = chain_for(recorded, params)
     key = chain.key()
     conn.execute("insert into lab_meta.generation_runs (run_key, params) values (%s, %s) on conflict do nothing",
-                 [key, json.dumps({**_stored(params), "generation": len(chain.runs) - 1})])
+                 [key, json.dumps({**as_stored(params), "generation": len(chain.runs) - 1})])
     done: dict[str, set[int]] = defaultdict(set)
     for department, first_block, count in conn.execute(
             "select department, batch_no, enquiries from lab_meta.generation_batches where run_key = %s", [key]):
