@@ -60,8 +60,8 @@ def verify(dsn: str | None, anchors: tuple[str, ...], from_seal: int) -> None:
         report = seals.verify(conn, anchors=anchors, from_seal=from_seal)
     for p in report.tampering:
         click.echo(p.line())
-    if report.unsealed:
-        click.echo(report.unsealed.line())
+    for p in report.unsealed:
+        click.echo(p.line())
     verdict = (f"TAMPERED: {len(report.tampering)} problem(s)" if report.tampered else "intact")
     click.echo(f"{verdict}: {report.seals} seal(s) over {report.sealed_entries:,} entries verified in {report.seconds:.2f} s")
     if report.tampered:

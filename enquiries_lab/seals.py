@@ -76,8 +76,9 @@ class VerifyReport:
         return bool(self.tampering)
 
     @property
-    def unsealed(self) -> Problem | None:
-        return next((p for p in self.problems if p.problem == "unsealed"), None)
+    def unsealed(self) -> list[Problem]:
+        """One row per entry-id block with entries after its last seal (one block on a single node)."""
+        return [p for p in self.problems if p.problem == "unsealed"]
 
 
 def seal(conn: psycopg.Connection, *, max_entries: int = 100_000, wait_s: float = 30.0) -> list[Seal]:

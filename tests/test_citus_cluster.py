@@ -265,35 +265,83 @@ def generated_cluster():
         _drop_cluster_database(name)
 
 
-# The checks Citus cannot plan (docs/scale-out.md, "Not done yet"): they must say so, never pass.
-CANNOT_RUN_ON_CITUS = {"no_cross_tenant_references", "audit_trail_tamper_free"}
-
-
-def test_generate_runs_on_the_cluster_and_every_check_that_can_run_passes(generated_cluster):
+def test_generate_runs_on_the_cluster_and_every_compliance_check_runs_and_passes(generated_cluster):
     from enquiries_lab import compliance
 
     with psycopg.connect(generated_cluster, autocommit=True) as conn:
         assert conn.execute("select count(*) from tenant.enquiries").fetchone()[0] == 60
         results = compliance.run(conn, compliance.discover())
-    failed = {r.check.id: [v.problem for v in r.violations][:3] for r in results if r.status == "fail"}
-    assert failed == {}
-    errors = {r.check.id: r.error for r in results if r.status == "error"}
-    assert set(errors) == CANNOT_RUN_ON_CITUS and all("0A000" in e for e in errors.values()), errors
-
-
-@pytest.mark.xfail(strict=True, reason="not done (issue 18): on Citus two compliance checks cannot run "
-                   "(planner limits: no_cross_tenant_references, audit_trail_tamper_free; SQLSTATE 0A000)")
-def test_every_compliance_check_runs_and_passes_on_the_cluster(generated_cluster):
+    # 0006 and 0013 once needed plans Citus refuses (0A000); since 073 and their rewrite they run
+    assert {r.check.id: r.error for r in results if r.status == "error"} == {}
+    assert {r.check.id: [v.problem for v in r.violations][:3] for r in results if r.status == "fail"} == {}
     check = _cli(generated_cluster, "check")
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="not done (issue 18): entries written on the workers get ids from per-node "
-                   "ranges, so `audit seal` finds nothing to seal while `verify` exits 0 (docs/scale-out.md)")
+def _blocks(dsn: str) -> dict[int, int]:
+    """Entries per id block (074: Citus node group g issues ids from g << 48 + 1)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return dict(conn.execute("select audit.entry_id_block(entry_id), count(*) from audit.entries group by 1"))
+
+
 def test_the_trail_written_on_the_workers_is_sealed_and_verifies(generated_cluster):
+    blocks = _blocks(generated_cluster)
+    assert blocks and 0 not in blocks        # every entry was written on a worker, none by the coordinator
     seal = _cli(generated_cluster, "audit", "seal")
-    assert seal.returncode == 0 and "head: " in seal.stdout, seal.stdout + seal.stderr   # today: "nothing to seal"
+    assert seal.returncode == 0 and "head: " in seal.stdout, seal.stdout + seal.stderr
     head = next(line.split()[1] for line in seal.stdout.splitlines() if line.startswith("head: "))
+    with psycopg.connect(generated_cluster, autocommit=True) as conn:
+        sealed = dict(conn.execute("select audit.entry_id_block(first_entry_id), sum(entry_count) from audit.seals "
+                                   "where audit.entry_id_block(first_entry_id) = audit.entry_id_block(last_entry_id) "
+                                   "group by 1"))
+    assert sealed == blocks                  # each worker's block sealed whole, no seal across two
     verify = _cli(generated_cluster, "audit", "verify", "--anchor", head)
     assert verify.returncode == 0 and "intact" in verify.stdout and "unsealed" not in verify.stdout, \
         verify.stdout + verify.stderr
+
+
+def test_an_entry_changed_on_a_worker_is_named_by_verify_on_the_coordinator(cluster, departments):
+    """The attack: a superuser on a worker, past the coordinator, rewrites a sealed entry in its
+    shard with the triggers off. verify, run on the coordinator, names that entry."""
+    dsn, workers = cluster
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with act_as(conn, departments["AAA"]["caseworker"]) as cur:
+            contact = casework.create_contact(cur, full_name="To be sealed")
+        entry = conn.execute("select entry_id from audit.entries where record_id = %s", [contact]).fetchone()[0]
+        conn.execute("select * from audit.seal()")
+        assert conn.execute("select count(*) from audit.verify() where problem <> 'unsealed'").fetchone()[0] == 0
+    changed = 0
+    for w in workers:
+        with psycopg.connect(w) as conn:
+            conn.execute("set session_replication_role = replica")
+            conn.execute("set citus.show_shards_for_app_name_prefixes = '*'")
+            # the leaf shards held here (not the worker's copies of the logical tables, which route)
+            for (shard,) in conn.execute(
+                    "select shard_name(s.logicalrelid, s.shardid) from pg_dist_shard s "
+                    "where s.logicalrelid::text like 'audit.entries%%' "
+                    "and to_regclass(shard_name(s.logicalrelid, s.shardid)) is not null "
+                    "and (select relkind from pg_class where oid = to_regclass(shard_name(s.logicalrelid, s.shardid))) = 'r'"
+                    ).fetchall():
+                changed += conn.execute(sql.SQL("update {} set row_data = row_data || '{{\"full_name\": \"Someone else\"}}' "
+                                                "where entry_id = %s").format(sql.SQL(shard)), [entry]).rowcount
+            conn.commit()
+    assert changed == 1
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        problems = conn.execute("select problem, entry_id from audit.verify() where problem <> 'unsealed'").fetchall()
+    assert problems == [("entry_changed", entry)]
+
+
+def test_a_transaction_still_writing_on_a_worker_holds_the_seal_back(cluster, departments):
+    """A casework transaction left open has written its entry on a worker: sealing must not pass
+    it (it could still commit below the seal), so the seal waits, then refuses with EL501."""
+    dsn, _ = cluster
+    with psycopg.connect(dsn) as writer:
+        with act_as(writer, departments["BBB"]["caseworker"]) as cur:
+            casework.create_contact(cur, full_name="Still open")
+            with psycopg.connect(dsn, autocommit=True) as sealer:
+                before = sealer.execute("select count(*) from audit.seals").fetchone()[0]
+                with pytest.raises(psycopg.Error) as err:
+                    sealer.execute("select * from audit.seal(wait_for => interval '0.5 s')")
+                after = sealer.execute("select count(*) from audit.seals").fetchone()[0]
+    assert err.value.sqlstate == "EL501" and "node" in str(err.value)
+    assert after == before

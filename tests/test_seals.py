@@ -60,8 +60,8 @@ def test_entries_after_the_last_seal_are_reported_as_unsealed_not_as_tampering(w
     note = add_note(world)
     report = verify(world)
     assert not report.tampered
-    assert report.unsealed is not None and report.unsealed.entry_id == entry_of(world.dsn, note)
-    assert report.unsealed.detail.startswith("1 entries")
+    [unsealed] = report.unsealed
+    assert unsealed.entry_id == entry_of(world.dsn, note) and unsealed.detail.startswith("1 entries")
 
 
 def test_entries_changed_or_deleted_by_a_superuser_with_triggers_disabled_are_named(world):
@@ -82,7 +82,7 @@ def test_entries_changed_or_deleted_by_a_superuser_with_triggers_disabled_are_na
     assert sorted((p.problem, p.entry_id, p.seal_id) for p in report.tampering) == sorted([
         ("entry_changed", changed_data, made[0].seal_id), ("entry_changed", changed_actor, made[1].seal_id),
         ("entry_changed", moved, made[2].seal_id), ("entry_missing", deleted, made[3].seal_id)])
-    assert report.tampered and report.unsealed is None
+    assert report.tampered and report.unsealed == []
 
 
 def test_an_entry_slipped_into_a_sealed_range_is_named(world):
@@ -142,7 +142,7 @@ def test_removing_the_newest_seals_is_caught_only_by_the_anchor(world):
     with bypassing_triggers(world.dsn) as conn:
         conn.execute("delete from audit.seals where seal_id >= %s", [made[1].seal_id])
     report = verify(world)
-    assert report.tampering == [] and report.unsealed is not None   # the entries merely look unsealed
+    assert report.tampering == [] and report.unsealed != []   # the entries merely look unsealed
     report = verify(world, anchors=[anchor])
     assert [(p.problem, p.seal_id) for p in report.tampering] == [("anchor_mismatch", made[-1].seal_id)]
 
@@ -225,7 +225,7 @@ def test_a_seal_waits_for_writers_that_were_running_and_covers_their_entries(wor
     thread.join(10)
     entry = entry_of(world.dsn, note)
     assert result["seals"] and result["seals"][-1].last_entry_id >= entry
-    assert not verify(world).tampered and verify(world).unsealed is None
+    assert not verify(world).tampered and verify(world).unsealed == []
 
 
 def test_a_seal_gives_up_with_el501_when_a_writer_stays_open(world):
@@ -270,3 +270,38 @@ def test_cli_verify_refuses_a_malformed_anchor_as_a_one_line_error():
     proc = run_cli("audit", "verify", "--dsn", "postgresql://nobody@127.0.0.1:1/none", "--anchor", "not-an-anchor")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "SEAL_ID:SHA256_HEX" in proc.stderr
+
+
+BLOCK = 1 << 48   # entry ids per id block (074): Citus gives node group g the ids from g * 2^48 + 1
+
+
+def test_entries_from_two_id_blocks_are_sealed_per_block_in_one_chain_that_verifies(world):
+    """As on a cluster, where each node issues ids from its own block: the seals never span a
+    block, each block's seals start at its first id, and one chain (one anchor) covers both."""
+    sealed(world)
+    in_block_0 = entry_of(world.dsn, add_note(world, "written in block 0"))
+    with superuser(world.dsn) as conn:   # the sequence moves on to block 1, as a worker's would start there
+        conn.execute("select setval('audit.entries_entry_id_seq', %s)", [BLOCK])
+    in_block_1 = entry_of(world.dsn, add_note(world, "written in block 1"))
+    assert in_block_0 < BLOCK < in_block_1 <= BLOCK + 10
+    unsealed = verify(world).unsealed
+    assert [p.entry_id for p in unsealed] == [in_block_0, in_block_1]   # one line per block
+    made = sealed(world)
+    assert [(s.first_entry_id <= in_block_0 <= s.last_entry_id, s.first_entry_id == BLOCK + 1) for s in made] == \
+           [(True, False), (False, True)]
+    assert all((s.first_entry_id - 1) // BLOCK == (s.last_entry_id - 1) // BLOCK for s in made)
+    report = verify(world, anchors=[made[-1].anchor])
+    assert report.problems == [] and report.unsealed == []
+    with bypassing_triggers(world.dsn) as conn:
+        conn.execute("update audit.entries set row_data = row_data || '{\"body\": \"rewritten\"}' where entry_id = %s",
+                     [in_block_1])
+    assert [(p.problem, p.entry_id) for p in verify(world).tampering] == [("entry_changed", in_block_1)]
+
+
+def test_a_seal_spanning_two_id_blocks_is_refused(world):
+    made = sealed(world)
+    with superuser(world.dsn) as conn, pytest.raises(psycopg.errors.CheckViolation, match="seals_within_one_block"):
+        conn.execute("""insert into audit.seals
+                        select seal_id + 1, first_entry_id, %s, entry_count, missing_entry_ids, entry_digests,
+                               entries_hash, prev_hash, seal_hash, sealed_at, sealed_by
+                        from audit.seals where seal_id = %s""", [BLOCK + 1, made[-1].seal_id])

@@ -8,7 +8,7 @@ select format('audit.entries %s to %s', min(e.entry_id), max(e.entry_id)) as obj
        jsonb_build_object('problem', 'entries recorded more than 24 hours ago are not sealed',
                           'entries', count(*), 'oldest_recorded_at', min(e.recorded_at),
                           'remedy', 'enquiries-lab audit seal') as detail
-from audit.entries e
-where e.entry_id > coalesce((select max(s.last_entry_id) from audit.seals s), 0)
-  and e.recorded_at < now() - interval '24 hours'
+from audit.unsealed_ranges() r   -- per entry-id block, the ids after its last seal
+join audit.entries e on e.entry_id between r.first_entry_id and r.last_entry_id
+where e.recorded_at < now() - interval '24 hours'
 group by e.tenant_id
