@@ -212,12 +212,16 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
                     f"{m.filename}: version {m.version} is older than the latest applied ({latest}); "
                     f"give new migrations a higher number"
                 )
-            _apply(conn, m)
-            done.append(m)
-            if progress:
-                progress(m)
-            for profile in profiles:
-                done += _apply_profile(conn, profile, directory, progress, after=m.version)
+            # A profile file that runs after this migration commits with it: no other session
+            # (another database's migration, a distributed write) sees the state between them,
+            # e.g. sql/001's NOLOGIN before citus/060 gives the internal roles LOGIN again.
+            followers = [(profile, f) for profile in profiles
+                         for f in _pending_profile_files(conn, profile, directory, after=m.version)]
+            _apply(conn, m, followers)
+            for f in [m, *(f for _, f in followers)]:
+                done.append(f)
+                if progress:
+                    progress(f)
         for profile in profiles:
             done += _apply_profile(conn, profile, directory, progress)
         close_database(conn)
@@ -236,9 +240,13 @@ def close_database(conn: psycopg.Connection) -> None:
     if conn.execute("select to_regrole('enquiries_app') is null").fetchone()[0]:
         return  # migrations that create the roles have not run (a fixture directory)
     # The lab roles that log in: enquiries_app and enquiries_loader; on Citus also the internal
-    # roles, which Citus's connections between the nodes log in as (sql/citus/060).
+    # roles, which Citus's connections between the nodes log in as (sql/citus/060). Those by
+    # name there, not by rolcanlogin: another database's migration on the same cluster may
+    # hold them NOLOGIN at this moment (sql/001), which must not leave this one closed to them.
+    citus = "citus" in active_profiles(conn)
     logins = [r for (r,) in conn.execute(
-        "select rolname from pg_roles where rolname = any(%s) and rolcanlogin order by 1", [list(LAB_ROLES)])]
+        "select rolname from pg_roles where rolname = any(%s) and (rolcanlogin or %s) order by 1",
+        [list(LAB_ROLES), citus])]
     with conn.transaction():
         name = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(name))
@@ -312,9 +320,10 @@ def profile_states(conn: psycopg.Connection) -> dict[str, str]:
     return states
 
 
-def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress,
-                   after: int | None = None) -> list[Migration]:
-    """The profile's pending files; with `after`, only those that run after that core version."""
+def _pending_profile_files(conn: psycopg.Connection, profile: str, directory: Path | None,
+                           after: int | None = None) -> list[Migration]:
+    """The profile's files not applied yet, in order; with `after`, only those that run after
+    that core version. Refuses a file edited since it was applied."""
     files = discover((directory or sql_dir()) / profile)
     if after is not None:
         files = [m for m in files if runs_after(m) == after]
@@ -326,26 +335,36 @@ def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | Non
         conn.execute(PROFILE_BOOKKEEPING)
     applied = {v: c for v, c in conn.execute(
         "select version, checksum from lab_meta.profile_migrations where profile = %s", [profile])}
-    done = []
     for m in files:
-        if m.version in applied:
-            if applied[m.version] != m.checksum:
-                raise MigrationError(f"{profile}/{m.filename} was edited after it was applied (checksum differs)")
-            continue
-        try:
-            with conn.transaction(), conn.cursor() as cur:
-                _execute_file(cur, m)
-                cur.execute("reset role")
-                conn.execute("insert into lab_meta.profile_migrations (profile, version, name, checksum) values (%s, %s, %s, %s)",
-                             [profile, m.version, m.name, m.checksum])
-        except psycopg.Error as err:
-            line = _failure_line(m, err)
-            raise MigrationError(f"{profile}/{m.filename}{':' + str(line) if line else ''}: {describe_db_error(err)} "
-                                 f"(nothing from this file was applied)") from None
+        if m.version in applied and applied[m.version] != m.checksum:
+            raise MigrationError(f"{profile}/{m.filename} was edited after it was applied (checksum differs)")
+    return [m for m in files if m.version not in applied]
+
+
+def _apply_profile(conn: psycopg.Connection, profile: str, directory: Path | None, progress) -> list[Migration]:
+    """The profile's pending files, each in its own transaction."""
+    done = []
+    for m in _pending_profile_files(conn, profile, directory):
+        with conn.transaction(), conn.cursor() as cur:
+            _run_profile_file(cur, profile, m)
         done.append(m)
         if progress:
             progress(m)
     return done
+
+
+def _run_profile_file(cur: psycopg.Cursor, profile: str, m: Migration, also: Migration | None = None) -> None:
+    """One profile file in the caller's transaction; `also`: the core migration it commits with."""
+    try:
+        _execute_file(cur, m)
+        cur.execute("reset role")
+        cur.execute("insert into lab_meta.profile_migrations (profile, version, name, checksum) values (%s, %s, %s, %s)",
+                    [profile, m.version, m.name, m.checksum])
+    except psycopg.Error as err:
+        line = _failure_line(m, err)
+        nothing = f"this file or {also.filename}" if also else "this file"
+        raise MigrationError(f"{profile}/{m.filename}{':' + str(line) if line else ''}: {describe_db_error(err)} "
+                             f"(nothing from {nothing} was applied)") from None
 
 
 def _execute_file(cur, m: Migration) -> None:
@@ -381,21 +400,24 @@ def _refuse_tampering(migrations: list[Migration], applied: dict[int, tuple[str,
             )
 
 
-def _apply(conn: psycopg.Connection, m: Migration) -> None:
+def _apply(conn: psycopg.Connection, m: Migration, followers: list[tuple[str, Migration]] = ()) -> None:
+    """`m`, then each (profile, file) of `followers`, in one transaction."""
     started = time.perf_counter()
-    try:
-        with conn.transaction():
-            with conn.cursor() as cur:
+    with conn.transaction():
+        with conn.cursor() as cur:
+            try:
                 _execute_file(cur, m)
                 cur.execute("reset role")  # files may SET LOCAL ROLE enquiries_owner
                 cur.execute(
                     "insert into lab_meta.migrations (version, name, checksum, duration_ms) values (%s, %s, %s, %s)",
                     [m.version, m.name, m.checksum, round((time.perf_counter() - started) * 1000, 1)],
                 )
-    except psycopg.Error as err:
-        line = _failure_line(m, err)
-        where = f"{m.filename}:{line}" if line else m.filename
-        raise MigrationError(f"{where}: {describe_db_error(err)} (nothing from this file was applied)") from None
+            except psycopg.Error as err:
+                line = _failure_line(m, err)
+                where = f"{m.filename}:{line}" if line else m.filename
+                raise MigrationError(f"{where}: {describe_db_error(err)} (nothing from this file was applied)") from None
+            for profile, f in followers:
+                _run_profile_file(cur, profile, f, also=m)
 
 
 def require_schema(conn: psycopg.Connection, where: str) -> None:

@@ -361,3 +361,31 @@ def test_real_sql_directory_installs_cleanly_and_reruns_as_noop(empty_db: str, m
 
     assert [m.version for m in applied] == [m.version for m in files]
     assert [(s.version, s.state) for s in states] == [(m.version, "applied") for m in files]
+
+
+def _profile_dir(tmp_path: Path, follower: str) -> Path:
+    d = tmp_path / "sql"
+    (d / "citus").mkdir(parents=True)
+    (d / "001_roles_like.sql").write_text("create table public.core_step (x int);\ninsert into public.core_step values (1);\n")
+    (d / "002_later.sql").write_text("create table public.later (x int);\n")
+    (d / "citus" / "060_follower.sql").write_text(f"-- runs after: 001\n{follower}\n")
+    return d
+
+
+def test_a_profile_file_that_runs_after_a_migration_commits_with_it(empty_db: str, tmp_path: Path, monkeypatch) -> None:
+    """No other session may see the state between a core migration and the profile file that
+    runs after it (sql/001's NOLOGIN before citus/060 gave LOGIN back broke every other database
+    on the cluster meanwhile): a failing follower takes its core migration with it."""
+    monkeypatch.setattr(migrations, "PROFILES", {"citus": "select true"})   # the profile, as if available
+    d = _profile_dir(tmp_path, "update public.core_step set x = 1 / 0;")
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        with pytest.raises(MigrationError, match=r"citus/060_follower.sql.*22012.*nothing from this file or "
+                                                 r"001_roles_like.sql was applied"):
+            migrations.migrate(conn, d)
+        assert conn.execute("select to_regclass('public.core_step')").fetchone()[0] is None
+        assert conn.execute("select count(*) from lab_meta.migrations").fetchone()[0] == 0
+    (d / "citus" / "060_follower.sql").write_text("-- runs after: 001\nupdate public.core_step set x = 2;\n")
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        applied = [m.filename for m in migrations.migrate(conn, d)]
+        seen = conn.execute("select x from public.core_step").fetchall()
+    assert applied == ["001_roles_like.sql", "060_follower.sql", "002_later.sql"] and seen == [(2,)]
