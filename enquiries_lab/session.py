@@ -70,13 +70,7 @@ class Actor:
         return DB_ROLES[self.role]
 
 
-def login_statement(login: str | None) -> sql.Composed:
-    """On a Citus shard session_user is the role Citus connected as, not the login: the login
-    is declared for the history-loader check there (sql/citus/085; a known gap, docs/scale-out.md)."""
-    return sql.SQL("set local enquiries.login = {}").format(sql.Literal(login or ""))
-
-
-def context_statements(actor: Actor, business_time: BusinessTime = None, login: str | None = None) -> list[sql.Composed]:
+def context_statements(actor: Actor, business_time: BusinessTime = None) -> list[sql.Composed]:
     """The statements that put a transaction in `actor`'s context, one SET each: Citus
     forwards a SET LOCAL to the workers as the query string it arrived in, so a string of
     three SETs would reach every worker three times (docs/scale-out.md)."""
@@ -92,7 +86,8 @@ def context_statements(actor: Actor, business_time: BusinessTime = None, login: 
             raise LabError("business_time must be timezone-aware")
         value = business_time if business_time == "per_row" else business_time.isoformat()
         parts.append(sql.SQL("set local enquiries.business_time = {}").format(sql.Literal(value)))
-        parts.append(login_statement(login))
+        # No login is declared: on a Citus shard the login is asked of the backend the
+        # statement began in (sql/citus/092), on one node it is session_user.
     return parts
 
 
@@ -111,7 +106,7 @@ def act_as(conn: psycopg.Connection, actor: Actor, *, business_time: BusinessTim
     """
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise LabError("act_as needs a connection that is not inside a transaction")
-    statements = context_statements(actor, business_time, conn.info.user)
+    statements = context_statements(actor, business_time)
     with conn.transaction():
         with conn.cursor() as cur:
             for statement in statements:

@@ -212,6 +212,47 @@ def test_business_time_is_still_refused_to_a_login_that_is_no_history_loader(clu
     assert err.value.sqlstate == "EL400"
 
 
+def test_the_audit_records_the_verified_login_on_the_shards_not_the_acting_role(cluster, departments):
+    """sql/citus/092: the entry's login_role is the coordinator session's login (asked of the
+    backend the statement began in), as on one node; before, it was the role Citus connected as."""
+    dsn, _ = cluster
+    app = psycopg.conninfo.make_conninfo(dsn, user="enquiries_app")
+    with psycopg.connect(app, autocommit=True) as conn:
+        with act_as(conn, departments["AAA"]["caseworker"]) as cur:
+            contact = casework.create_contact(cur, full_name="Whose login")
+    with psycopg.connect(dsn) as admin:
+        trail = admin.execute("select login_role, db_role from audit.entries where record_id = %s", [contact]).fetchall()
+    assert trail == [("enquiries_app", "enquiries_caseworker")]
+
+
+@pytest.mark.parametrize("forgery", ["declared login", "forged proof"])
+def test_a_login_that_is_no_history_loader_cannot_claim_to_be_one_on_the_shards(cluster, departments, forgery):
+    """The attack: enquiries_app declares itself the loader (the enquiries.login that 085 used
+    to believe), or plants a login proof, then backdates a change. Refused (EL400), nothing left."""
+    from datetime import datetime, timezone
+
+    from enquiries_lab.session import context_statements
+
+    dsn, _ = cluster
+    actor = departments["AAA"]["caseworker"]
+    app = psycopg.conninfo.make_conninfo(dsn, user="enquiries_app")
+    with psycopg.connect(app) as conn:
+        with conn.cursor() as cur, pytest.raises(psycopg.Error) as err:
+            for statement in context_statements(actor, business_time=datetime(2020, 1, 1, tzinfo=timezone.utc)):
+                cur.execute(statement)
+            if forgery == "declared login":
+                cur.execute("set local enquiries.login = 'enquiries_loader'")
+            else:
+                gpid = cur.execute("select citus_backend_gpid()").fetchone()[0]
+                cur.execute(sql.SQL("set local enquiries.login_proof = {}").format(
+                    sql.Literal(f"1:{gpid}:9999:enquiries_loader:{'0' * 64}")))
+            cur.execute("insert into tenant.contacts (full_name) values ('Backdated by a claim')")
+        conn.rollback()
+    with psycopg.connect(dsn) as admin:
+        left = admin.execute("select count(*) from tenant.contacts where full_name = 'Backdated by a claim'").fetchone()[0]
+    assert err.value.sqlstate == "EL400" and left == 0
+
+
 def _task_counts(plan) -> list[int]:
     found = []
     if isinstance(plan, dict):

@@ -26,7 +26,7 @@ from enquiries_lab.generator import lifecycle, profiles, texts
 from enquiries_lab.generator.calendar import DEFAULT_END, DEFAULT_START, ArrivalCalendar
 from enquiries_lab.generator.growth import Chain, Stream, as_stored, chain_for
 from enquiries_lab.generator.workload import Workload
-from enquiries_lab.session import Actor, act_as, login_statement
+from enquiries_lab.session import Actor, act_as
 
 NAMESPACE = uuid.UUID("2b0c8a8e-6a55-4b1e-9d3c-5c1f3f8f6a01")
 OPERATOR = uuid.uuid5(NAMESPACE, "generator-operator")
@@ -477,7 +477,6 @@ def _apply_round(cur: psycopg.Cursor, plan: DepartmentPlan, events: list[tuple[S
     # statement change its role or actor between its rows
     cur.execute(sql.SQL("set local enquiries.tenant_id = {}").format(sql.Literal(str(plan.tenant_id))))
     cur.execute("set local enquiries.business_time = 'per_row'")
-    cur.execute(login_statement(cur.connection.info.user))
     groups: dict[tuple, list] = defaultdict(list)
     for s, e in events:
         groups[(KIND_ORDER.index(e.kind), e.role, e.actor)].append((s, e))

@@ -6,7 +6,9 @@
 --   audit.install_capture generates (008), owned by enquiries_audit_writer (who may only
 --   insert into the trail). Each pins its search_path, pg_temp last and neither public nor
 --   $user in it (so no object of the caller's can shadow one it uses), and neither PUBLIC nor
---   any lab role but the owner and its writer may execute it (only triggers call them).
+--   any lab role but the owner and its writer may execute it (only triggers call them). On
+--   Citus, audit.verified_login() (sql/citus/092) is the one more: owned by the same writer,
+--   callable by every role, since it reads only the caller's own login.
 -- severity: critical
 with definer as (
     select p.oid, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) as name, n.nspname, p.proname, p.pronargs,
@@ -16,8 +18,11 @@ with definer as (
     where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
 ),
 allowed as (
-    select 'audit'::name as nspname, 'capture_row'::name as proname
-    union all select 'audit', ('capture_' || split_part(a.table_name, '.', 2))::name from audit.audited_tables a
+    select 'audit'::name as nspname, 'capture_row'::name as proname, false as any_caller
+    union all select 'audit', ('capture_' || split_part(a.table_name, '.', 2))::name, false from audit.audited_tables a
+    -- Citus profile (sql/citus/092): the shards' login, verified with a key only its owner reads;
+    -- every role's triggers ask it, and it only ever answers with the caller's own login
+    union all select 'audit', 'verified_login', true
 )
 select d.name as object, null::uuid as tenant_id, jsonb_build_object('problem', x.problem, 'owner', d.owner,
                                                                        'search_path', d.search_path) as detail
@@ -41,3 +46,4 @@ cross join lateral aclexplode(coalesce(d.proacl, acldefault('f', d.proowner))) a
 left join pg_roles r on r.oid = a.grantee
 where a.privilege_type = 'EXECUTE' and a.grantee <> d.proowner
   and coalesce(r.rolname, 'PUBLIC') <> 'enquiries_owner'
+  and not exists (select from allowed w where w.nspname = d.nspname and w.proname = d.proname and w.any_caller)
