@@ -203,6 +203,7 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
         _refuse_tampering(migrations, applied)
         latest = max(applied, default=0)
         profiles = active_profiles(conn)
+        server_wide = server_wide_profiles(conn)
         done = []
         for m in migrations:
             if m.version in applied:
@@ -217,6 +218,9 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
             # e.g. sql/001's NOLOGIN before citus/060 gives the internal roles LOGIN again.
             followers = [(profile, f) for profile in profiles
                          for f in _pending_profile_files(conn, profile, directory, after=m.version)]
+            followers += [(profile, f) for profile in server_wide if profile not in profiles
+                          for f in _pending_profile_files(conn, profile, directory, after=m.version)
+                          if f.version in SERVER_WIDE[profile][1]]
             _apply(conn, m, followers)
             for f in [m, *(f for _, f in followers)]:
                 done.append(f)
@@ -243,11 +247,16 @@ def close_database(conn: psycopg.Connection) -> None:
     # roles, which Citus's connections between the nodes log in as (sql/citus/060). Those by
     # name there, not by rolcanlogin: another database's migration on the same cluster may
     # hold them NOLOGIN at this moment (sql/001), which must not leave this one closed to them.
-    citus = "citus" in active_profiles(conn)
+    citus = "citus" in active_profiles(conn) or "citus" in server_wide_profiles(conn)
     logins = [r for (r,) in conn.execute(
         "select rolname from pg_roles where rolname = any(%s) and (rolcanlogin or %s) order by 1",
         [list(LAB_ROLES), citus])]
     with conn.transaction():
+        # re-asserted: a lab database migrated before, or elsewhere, may have taken it away
+        for profile in server_wide_profiles(conn):
+            for f in _server_wide_files(profile, None):
+                with conn.cursor() as cur:
+                    _execute_file(cur, f)
         name = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(name))
         conn.execute(sql.SQL("grant connect on database {} to {}").format(
@@ -289,6 +298,24 @@ def clear_role_settings(conn: psycopg.Connection) -> list[tuple[str, str | None,
 def active_profiles(conn: psycopg.Connection) -> list[str]:
     """The profiles whose prerequisites this database has (e.g. the citus extension)."""
     return [name for name, detect in PROFILES.items() if conn.execute(detect).fetchone()[0]]
+
+
+# Roles are shared by every database of a server. A profile file that sets the roles up for the
+# profile (citus/060: the internal roles log in between the nodes) must hold for the whole
+# server, so on a server that preloads the profile's library it also runs for a lab database
+# without the extension, with the core migration it follows, and again on every migrate: else
+# that database's sql/001 takes LOGIN from the roles every Citus lab database on it needs.
+SERVER_WIDE = {"citus": ("select 'citus' = any(string_to_array(replace(current_setting('shared_preload_libraries'), "
+                         "' ', ''), ','))", (60,))}
+
+
+def server_wide_profiles(conn: psycopg.Connection) -> list[str]:
+    """Profiles whose server-wide files apply here: the server runs the profile, this database may not."""
+    return [name for name, (detect, _) in SERVER_WIDE.items() if conn.execute(detect).fetchone()[0]]
+
+
+def _server_wide_files(profile: str, directory: Path | None) -> list[Migration]:
+    return [m for m in discover((directory or sql_dir()) / profile) if m.version in SERVER_WIDE[profile][1]]
 
 
 # A profile file that a core migration already needs says so in a line of its own,

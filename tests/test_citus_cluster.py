@@ -386,3 +386,25 @@ def test_a_transaction_still_writing_on_a_worker_holds_the_seal_back(cluster, de
                 after = sealer.execute("select count(*) from audit.seals").fetchone()[0]
     assert err.value.sqlstate == "EL501" and "node" in str(err.value)
     assert after == before
+
+
+def test_a_lab_database_without_citus_on_a_cluster_node_leaves_the_internal_roles_able_to_log_in(cluster, departments):
+    """Roles are shared by the server's databases: migrating a plain lab database on the
+    coordinator (its sql/001 makes the internal roles NOLOGIN) must not cut the cluster's lab
+    database off its workers (migrations.SERVER_WIDE: citus/060 runs there too)."""
+    dsn, _ = cluster
+    name = _new_name("plain")
+    coordinator = os.environ[ENV]
+    with _admin(coordinator) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        with _admin(coordinator, name) as conn:
+            migrations.migrate(conn)
+            assert conn.execute("select count(*) from pg_extension where extname = 'citus'").fetchone()[0] == 0
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            with act_as(conn, departments["AAA"]["caseworker"]) as cur:
+                contact = casework.create_contact(cur, full_name="After a plain migration")
+        assert contact
+    finally:
+        with _admin(coordinator) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
