@@ -78,10 +78,15 @@ class ServerStatus:
 
 
 class EmbeddedServer:
-    """One embedded cluster in `home`; cheap to construct, does nothing until asked."""
+    """One embedded cluster in `home`; cheap to construct, does nothing until asked.
 
-    def __init__(self, home: Path | None = None):
+    `durable=False` is for throwaway servers (the test suite's): started with fsync off, so
+    CREATE DATABASE and commits do not wait for the disk. Only a crash of the machine, not of
+    the server, can then lose data, and such a cluster is deleted when its run ends."""
+
+    def __init__(self, home: Path | None = None, *, durable: bool = True):
         self.home = (home or lab_home()).resolve()
+        self.durable = durable
         self.data_dir = self.home / "pg18"
         self.socket_dir = self.data_dir
         self.log_file = self.home / "pg18.log"
@@ -237,6 +242,8 @@ class EmbeddedServer:
                 if user is not None:
                     os.chown(self.log_file, user.pw_uid, user.pw_gid)
                 options = f"-c listen_addresses='' -k {self.socket_dir} -p {PORT}"
+                if not self.durable:
+                    options += " -c fsync=off"
                 self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start")
         return self.status()
 

@@ -29,7 +29,7 @@ else:
 
     _home = Path(tempfile.mkdtemp(prefix="enqlab-nb-"))
     _home.chmod(0o755)
-    _server = EmbeddedServer(_home)
+    _server = EmbeddedServer(_home, durable=False)   # a throwaway: no fsync
     _server.start()
     _ADMIN = _server.dsn("postgres")
 

@@ -37,7 +37,7 @@ def admin_dsn() -> Iterator[str]:
         return
     home = Path(tempfile.mkdtemp(prefix="enqlab-test-"))
     home.chmod(0o755)  # the embedded server's system user must enter it when we are root
-    server = EmbeddedServer(home)
+    server = EmbeddedServer(home, durable=False)   # a throwaway: no fsync
     server.start()
     try:
         yield server.dsn("postgres")
@@ -96,6 +96,21 @@ def world_template(admin_dsn: str, migrated_template: str) -> Iterator[str]:
     dsn = create_db(admin_dsn, name, template=migrated_template)
     try:
         build_world(dsn)
+        yield name
+    finally:
+        drop_db(admin_dsn, name)
+
+
+@pytest.fixture(scope="session")
+def small_generated_template(admin_dsn: str, migrated_template: str) -> Iterator[str]:
+    """A migrated database holding tampering.SMALL_DATASET, generated once for the session;
+    each module that needs it works on a copy of its own (tampering.scratch_database)."""
+    from tampering import generate_small
+
+    name = _new_name("small")
+    dsn = create_db(admin_dsn, name, template=migrated_template)
+    try:
+        generate_small(dsn)
         yield name
     finally:
         drop_db(admin_dsn, name)

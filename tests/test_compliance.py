@@ -15,7 +15,7 @@ from typing import Iterator
 import psycopg
 import pytest
 from tampering import world, world_copies  # noqa: F401 (fixtures: world copies made and dropped in the background)
-from tampering import bypassing_triggers, generate_small, run_cli, scratch_database, superuser
+from tampering import bypassing_triggers, run_cli, scratch_database, superuser
 from world import as_login
 
 from enquiries_lab import casework, compliance, seals
@@ -54,9 +54,8 @@ def problems(violations: list[compliance.Violation]) -> set[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def generated(admin_dsn: str, migrated_template: str) -> Iterator[str]:
-    with scratch_database(admin_dsn, migrated_template, "gen") as dsn:
-        generate_small(dsn)
+def generated(admin_dsn: str, small_generated_template: str) -> Iterator[str]:
+    with scratch_database(admin_dsn, small_generated_template, "gen") as dsn:
         yield dsn
 
 

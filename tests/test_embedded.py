@@ -46,6 +46,20 @@ def test_start_on_new_home_reports_running_postgresql_18(server: EmbeddedServer)
     assert status.version.startswith("postgres (PostgreSQL) 18.")
     with psycopg.connect(server.dsn("postgres")) as conn:
         assert conn.execute("show server_version_num").fetchone()[0].startswith("18")
+        assert conn.execute("show fsync").fetchone()[0] == "on"   # the lab's server keeps its data
+
+
+def test_a_throwaway_server_runs_without_fsync() -> None:
+    """The suite's own servers (conftest.py, notebooks/conftest.py) are deleted after the run."""
+    home = new_home()
+    srv = EmbeddedServer(home, durable=False)
+    try:
+        srv.start()
+        with psycopg.connect(srv.dsn("postgres")) as conn:
+            assert conn.execute("show fsync").fetchone()[0] == "off"
+    finally:
+        srv.destroy()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.mark.req("REQ-FND-1")

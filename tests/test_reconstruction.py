@@ -14,7 +14,7 @@ import pandas as pd
 import psycopg
 import pytest
 from tampering import world, world_copies  # noqa: F401 (fixtures: world copies made and dropped in the background)
-from tampering import SIMULATION_END, auditor_of, bypassing_triggers, generate_small, run_cli, scratch_database, superuser
+from tampering import SIMULATION_END, auditor_of, bypassing_triggers, run_cli, scratch_database, superuser
 from world import World, load_world
 
 from enquiries_lab import audit, auditor, casework
@@ -62,9 +62,8 @@ def timeline(admin_dsn: str, world_template: str) -> Iterator[Timeline]:
 
 
 @pytest.fixture(scope="module")
-def generated(admin_dsn: str, migrated_template: str) -> Iterator[str]:
-    with scratch_database(admin_dsn, migrated_template, "gen") as dsn:
-        generate_small(dsn)
+def generated(admin_dsn: str, small_generated_template: str) -> Iterator[str]:
+    with scratch_database(admin_dsn, small_generated_template, "gen") as dsn:
         yield dsn
 
 
