@@ -326,8 +326,16 @@ def _blocks(dsn: str) -> dict[int, int]:
 
 
 def test_the_trail_written_on_the_workers_is_sealed_and_verifies(generated_cluster):
+    # Departments until both workers hold entries (where a department's shard lands is the
+    # hash of its id): each worker's block must be sealed in its own seals.
+    with psycopg.connect(generated_cluster, autocommit=True) as conn:
+        for i in range(12):
+            if len(_blocks(generated_cluster)) >= 2:
+                break
+            casework.provision_department(conn, operator_id=OPERATOR, code=f"W{i:02d}", name=f"Worker probe {i}",
+                                          enquiry_types={"general": 20})
     blocks = _blocks(generated_cluster)
-    assert blocks and 0 not in blocks        # every entry was written on a worker, none by the coordinator
+    assert len(blocks) == 2 and 0 not in blocks   # both workers wrote entries, the coordinator none
     seal = _cli(generated_cluster, "audit", "seal")
     assert seal.returncode == 0 and "head: " in seal.stdout, seal.stdout + seal.stderr
     head = next(line.split()[1] for line in seal.stdout.splitlines() if line.startswith("head: "))
