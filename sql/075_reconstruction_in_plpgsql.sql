@@ -75,7 +75,19 @@ create or replace function audit.table_changes(table_name text, from_time timest
 #variable_conflict use_column
 declare
     department constant uuid := tenant.current_tenant_id();
+    changed uuid[];
 begin
+    -- The records changed in (from_time, to_time] first, then their entries up to to_time,
+    -- joined by key: the same rows as sql/012's `record_id in (sub-select)`, whose plan with
+    -- the bounds known (a PL/pgSQL custom plan) was a nested loop over every monthly partition
+    -- per changed record, ten times slower than the SQL function's; with the keys known the
+    -- planner sizes the join (measured on 5,000 enquiries: a month and six years, as fast as
+    -- the SQL function or faster).
+    select array_agg(distinct c.record_id) into changed
+    from audit.entries c
+    where c.tenant_id = department
+      and c.table_name = table_changes.table_name
+      and c.occurred_at > table_changes.from_time and c.occurred_at <= table_changes.to_time;
     return query
     select e.record_id,
            case when count(*) filter (where e.occurred_at <= table_changes.from_time) > 0
@@ -84,13 +96,10 @@ begin
            end,
            audit.jsonb_merge(e.row_data order by e.occurred_at, e.entry_id)
     from audit.entries e
+    join unnest(changed) as k(record_id) on k.record_id = e.record_id
     where e.tenant_id = department
       and e.table_name = table_changes.table_name
       and e.occurred_at <= table_changes.to_time
-      and e.record_id in (select c.record_id from audit.entries c
-                          where c.tenant_id = department
-                            and c.table_name = table_changes.table_name
-                            and c.occurred_at > table_changes.from_time and c.occurred_at <= table_changes.to_time)
     group by e.record_id;
 end
 $$;
