@@ -1,7 +1,7 @@
--- citus 095 views keep their privileges: 020 turns core.staff_roles and core.status_transitions
--- into reference tables after their foreign keys made Citus convert them to Citus local tables;
--- that conversion re-creates each table and every view that reads it, and the re-created view
--- has neither its grants nor its comment. audit.escalation_transitions (sql/014) reads both
+-- citus 095 views keep their privileges: when 020 turns core.staff_roles and
+-- core.status_transitions into reference tables, Citus re-creates both (new oids afterwards;
+-- presumably a conversion from the Citus local tables their foreign keys made them) and every
+-- view that reads them, and the re-created view has neither its grants nor its comment. audit.escalation_transitions (sql/014) reads both
 -- tables, so on the cluster an auditor was refused it ("permission denied for view",
 -- SQLSTATE 42501; enquiries_lab.auditor.escalation_approvals, notebook 03). Its privileges
 -- and comment as sql/014 gives them, again. tests/test_citus_reconstruction.py asserts that
