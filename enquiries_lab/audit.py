@@ -78,11 +78,21 @@ def _table_ident(name: str) -> sql.Identifier:
     return sql.Identifier(schema, rel)
 
 
-def _creation_hint(ex: Executor, table: str, key: str, record_id: uuid.UUID) -> datetime | None:
+def department(ex: Executor) -> uuid.UUID | None:
+    """The department in the transaction's context (None: none), for the queries here to filter
+    by as a value. On Citus a value routes a query to the department's one shard, and an outer
+    join of distributed tables that reads the context inside the query (a sub-select of
+    tenant.current_tenant_id(), or only the policies' call of it) is refused there on
+    PostgreSQL 15 and 16 ("outer joins and pseudoconstant quals", docs/scale-out.md). On one
+    node the filter is the same; RLS decides what is seen either way."""
+    return ex.execute("select tenant.current_tenant_id()").fetchone()[0]
+
+
+def _creation_hint(ex: Executor, table: str, key: str, record_id: uuid.UUID, dept: uuid.UUID | None) -> datetime | None:
     """The live row's created_at: a lower bound on the record's entries that lets the planner
     skip every older monthly partition. Only a hint: callers check it against the trail."""
-    row = ex.execute(sql.SQL("select created_at from {} where tenant_id = (select tenant.current_tenant_id()) and {} = %s")
-                     .format(_table_ident(table), sql.Identifier(key)), [record_id]).fetchone()
+    row = ex.execute(sql.SQL("select created_at from {} where tenant_id = %s and {} = %s")
+                     .format(_table_ident(table), sql.Identifier(key)), [dept, record_id]).fetchone()
     return row[0] if row else None
 
 
@@ -90,7 +100,7 @@ FOLD = """
 select audit.jsonb_merge(e.row_data order by e.occurred_at, e.entry_id),
        (array_agg(e.action order by e.occurred_at, e.entry_id))[1], min(e.occurred_at), count(*)
 from audit.entries e
-where e.tenant_id = (select tenant.current_tenant_id()) and e.table_name = %s and e.record_id = %s
+where e.tenant_id = %s and e.table_name = %s and e.record_id = %s
   and e.occurred_at <= %s
 """
 
@@ -104,12 +114,13 @@ def state_as_of(ex: Executor, table: str, record_id: uuid.UUID | str, at: Instan
     name, key = resolve_table(ex, table)
     rid = as_uuid(record_id, "record_id")
     at = instant(at, "at")
-    hint = _creation_hint(ex, name, key, rid)
+    dept = department(ex)
+    hint = _creation_hint(ex, name, key, rid, dept)
     if hint is not None and at >= hint:
-        state, first, earliest, n = ex.execute(FOLD + " and e.occurred_at >= %s", [name, rid, at, hint]).fetchone()
+        state, first, earliest, n = ex.execute(FOLD + " and e.occurred_at >= %s", [dept, name, rid, at, hint]).fetchone()
         if n and first == "insert" and earliest == hint:
             return state
-    state, _, _, n = ex.execute(FOLD, [name, rid, at]).fetchone()
+    state, _, _, n = ex.execute(FOLD, [dept, name, rid, at]).fetchone()
     return state if n else None
 
 
@@ -119,14 +130,15 @@ def _entries(ex: Executor, table: str, key: str, record_id: uuid.UUID) -> list[t
                e.login_role, e.backdated, e.changed_columns, e.row_data, e.old_values
         from audit.entries e
         left join tenant.staff s on s.tenant_id = e.tenant_id and s.staff_id = e.actor_id
-        where e.tenant_id = (select tenant.current_tenant_id()) and e.table_name = %s and e.record_id = %s {}
+        where e.tenant_id = %s and e.table_name = %s and e.record_id = %s {}
         order by e.occurred_at, e.entry_id""")
-    hint = _creation_hint(ex, table, key, record_id)
+    dept = department(ex)
+    hint = _creation_hint(ex, table, key, record_id, dept)
     if hint is not None:
-        rows = ex.execute(query.format(sql.SQL("and e.occurred_at >= %s")), [table, record_id, hint]).fetchall()
+        rows = ex.execute(query.format(sql.SQL("and e.occurred_at >= %s")), [dept, table, record_id, hint]).fetchall()
         if rows and rows[0][3] == "insert" and rows[0][1] == hint:
             return rows
-    return ex.execute(query.format(sql.SQL("")), [table, record_id]).fetchall()
+    return ex.execute(query.format(sql.SQL("")), [dept, table, record_id]).fetchall()
 
 
 def history(ex: Executor, table: str, record_id: uuid.UUID | str) -> pd.DataFrame:

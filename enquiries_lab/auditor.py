@@ -50,8 +50,8 @@ def who_changed(ex: Executor, table: str, record_id: uuid.UUID | str) -> pd.Data
                s.staff_role, e.db_role, e.login_role as login, e.backdated, e.changed_columns
         from audit.entries e
         left join tenant.staff s on s.tenant_id = e.tenant_id and s.staff_id = e.actor_id
-        where e.tenant_id = (select tenant.current_tenant_id()) and e.table_name = %s and e.record_id = %s
-        order by e.occurred_at, e.entry_id""", [name, as_uuid(record_id, "record_id")])
+        where e.tenant_id = %s and e.table_name = %s and e.record_id = %s
+        order by e.occurred_at, e.entry_id""", [audit.department(ex), name, as_uuid(record_id, "record_id")])
 
 
 def who_viewed(ex: Executor, table: str, record_id: uuid.UUID | str) -> pd.DataFrame:
@@ -65,15 +65,15 @@ def activity(ex: Executor, staff_id: uuid.UUID | str, start: Instant, end: Insta
         select e.occurred_at, e.recorded_at, e.table_name, e.record_id, e.action, e.changed_columns, e.db_role,
                e.login_role as login, e.backdated, e.entry_id
         from audit.entries e
-        where e.tenant_id = (select tenant.current_tenant_id()) and e.actor_id = %s
+        where e.tenant_id = %s and e.actor_id = %s
           and e.occurred_at >= %s and e.occurred_at <= %s
-        order by e.occurred_at, e.entry_id""", [as_uuid(staff_id, "staff_id"), instant(start, "start", day_end=False), instant(end, "end")])
+        order by e.occurred_at, e.entry_id""", [audit.department(ex), as_uuid(staff_id, "staff_id"), instant(start, "start", day_end=False), instant(end, "end")])
 
 
 def case_on(ex: Executor, reference: str, on: Instant) -> dict[str, Any] | None:
     """An enquiry (by reference) as it stood at a business time (a date: the end of that day)."""
-    row = ex.execute("select enquiry_id from tenant.enquiries where tenant_id = (select tenant.current_tenant_id()) "
-                     "and reference = %s", [reference]).fetchone()
+    row = ex.execute("select enquiry_id from tenant.enquiries where tenant_id = %s and reference = %s",
+                     [audit.department(ex), reference]).fetchone()
     if row is None:
         raise LabError(f"no enquiry {reference!r} in this department")
     return audit.state_as_of(ex, "enquiries", row[0], on)
@@ -122,8 +122,8 @@ def soft_deletions(ex: Executor) -> pd.DataFrame:
         select e.occurred_at, e.action, e.table_name, e.record_id, s.full_name as actor, e.db_role, e.entry_id
         from audit.entries e
         left join tenant.staff s on s.tenant_id = e.tenant_id and s.staff_id = e.actor_id
-        where e.tenant_id = (select tenant.current_tenant_id()) and e.action in ('soft_delete', 'restore')
-        order by e.occurred_at, e.entry_id""")
+        where e.tenant_id = %s and e.action in ('soft_delete', 'restore')
+        order by e.occurred_at, e.entry_id""", [audit.department(ex)])
 
 
 def disposals(ex: Executor) -> pd.DataFrame:
@@ -175,6 +175,6 @@ def changes_by_login(ex: Executor) -> pd.DataFrame:
                min(e.occurred_at) as first_change, max(e.occurred_at) as last_change,
                min(e.recorded_at) as first_recorded, max(e.recorded_at) as last_recorded
         from audit.entries e
-        where e.tenant_id = (select tenant.current_tenant_id())
+        where e.tenant_id = %s
         group by 1, 2, 3
-        order by 1, 2, 3""")
+        order by 1, 2, 3""", [audit.department(ex)])

@@ -40,8 +40,9 @@ auditor = lab.staff(DEPARTMENT, "auditor")
 names = lab.staff_names()
 enquiry_id, reference = lab.conn.execute("""
     select e.enquiry_id, e.reference from tenant.enquiries e join tenant.departments d using (tenant_id)
+    left join (select tenant_id, enquiry_id, count(*) as n from tenant.assignments group by 1, 2) a using (tenant_id, enquiry_id)
     where d.code = %s and e.escalation_count > 0
-    order by (select count(*) from tenant.assignments a where a.enquiry_id = e.enquiry_id) desc, e.reference
+    order by coalesce(a.n, 0) desc, e.reference
     limit 1""", [DEPARTMENT]).fetchone()
 print("enquiry", reference)
 

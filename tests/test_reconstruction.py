@@ -125,7 +125,8 @@ def test_one_records_as_of_plans_only_the_partitions_of_its_own_life(timeline: T
     with timeline.world.connect() as conn:
         with act_as(conn, timeline.world.a.actor("auditor")) as cur:
             plan = "\n".join(r[0] for r in cur.execute(
-                "explain " + audit.FOLD + " and e.occurred_at >= %s", ["tenant.enquiries", timeline.enquiry_id, D4, D1]))
+                "explain " + audit.FOLD + " and e.occurred_at >= %s",
+                [audit.department(cur), "tenant.enquiries", timeline.enquiry_id, D4, D1]))
     scanned = {line.split(" on ")[1].split()[0] for line in plan.splitlines() if " on entries_" in line}
     assert scanned == {"entries_2025_03"}, plan
 
