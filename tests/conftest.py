@@ -87,18 +87,23 @@ def lab_db(admin_dsn: str, migrated_template: str) -> Iterator[str]:
         drop_db(admin_dsn, name)
 
 
+def _filled_template(admin_dsn: str, migrated_template: str, prefix: str, fill) -> Iterator[str]:
+    """A copy of the migrated template that `fill(dsn)` fills once, for the session."""
+    name = _new_name(prefix)
+    dsn = create_db(admin_dsn, name, template=migrated_template)
+    try:
+        fill(dsn)
+        yield name
+    finally:
+        drop_db(admin_dsn, name)
+
+
 @pytest.fixture(scope="session")
 def world_template(admin_dsn: str, migrated_template: str) -> Iterator[str]:
     """A migrated database holding the two-department world (tests/world.py)."""
     from world import build_world
 
-    name = _new_name("world")
-    dsn = create_db(admin_dsn, name, template=migrated_template)
-    try:
-        build_world(dsn)
-        yield name
-    finally:
-        drop_db(admin_dsn, name)
+    yield from _filled_template(admin_dsn, migrated_template, "world", build_world)
 
 
 @pytest.fixture(scope="session")
@@ -107,13 +112,7 @@ def small_generated_template(admin_dsn: str, migrated_template: str) -> Iterator
     each module that needs it works on a copy of its own (tampering.scratch_database)."""
     from tampering import generate_small
 
-    name = _new_name("small")
-    dsn = create_db(admin_dsn, name, template=migrated_template)
-    try:
-        generate_small(dsn)
-        yield name
-    finally:
-        drop_db(admin_dsn, name)
+    yield from _filled_template(admin_dsn, migrated_template, "small", generate_small)
 
 
 @pytest.fixture
