@@ -20,8 +20,8 @@
 --     (`audit verify --anchor`) covers every block;
 --   * audit.verify() checks that chain and, per block, that the seals cover the block's ids
 --     contiguously from its first id; unsealed entries are reported per block
---     (audit.unsealed_ranges, also read by check 0014), for every block that issues ids or
---     holds a seal.
+--     (audit.unsealed_ranges and audit.unsealed_summary, also read by check 0014), for every
+--     block that issues ids or holds a seal.
 -- Limit: the blocks looked at for unsealed entries are those of the nodes that issue ids now
 -- and those already sealed; seal before removing a node whose entries were never sealed.
 -- tests/test_seals.py, tests/test_citus_cluster.py::test_the_trail_written_on_the_workers_is_sealed_and_verifies.
@@ -113,6 +113,31 @@ create function audit.unsealed_ranges()
     end;
 comment on function audit.unsealed_ranges() is
     'Per entry-id block that issues ids or holds a seal, the id range after its last seal.';
+
+-- What lies in those ranges, per block and department, optionally only entries recorded before
+-- a time (check 0014). One query per block with its bounds as values: joined to the ranges
+-- instead, the planner probed every partition's index per range (6x slower at 450k entries).
+create function audit.unsealed_summary(recorded_before timestamptz default null)
+    returns table (block bigint, tenant_id uuid, entries bigint, first_entry_id bigint, last_entry_id bigint,
+                   oldest_recorded_at timestamptz)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+    as $fn$
+declare
+    r record;
+begin
+    for r in select * from audit.unsealed_ranges() loop
+        return query execute
+            'select $1, e.tenant_id, count(*), min(e.entry_id), max(e.entry_id), min(e.recorded_at)
+             from audit.entries e
+             where e.entry_id between $2 and $3 and ($4::timestamptz is null or e.recorded_at < $4)
+             group by e.tenant_id'
+            using r.block, r.first_entry_id, r.last_entry_id, recorded_before;
+    end loop;
+end
+$fn$;
+comment on function audit.unsealed_summary(timestamptz) is
+    'Entries after their block''s last seal, per block and department (those recorded before the time given, if any).';
 
 alter table audit.seals add constraint seals_within_one_block
     check (audit.entry_id_block(first_entry_id) = audit.entry_id_block(last_entry_id));
@@ -289,11 +314,10 @@ begin
     end loop;
 
     for unsealed in
-        select r.block, count(e.entry_id) as n, min(e.entry_id) as first_id, max(e.entry_id) as last_id,
-               min(e.recorded_at) as oldest
-        from audit.unsealed_ranges() r
-        join audit.entries e on e.entry_id between r.first_entry_id and r.last_entry_id
-        group by r.block order by r.block
+        select u.block, sum(u.entries) as n, min(u.first_entry_id) as first_id, max(u.last_entry_id) as last_id,
+               min(u.oldest_recorded_at) as oldest
+        from audit.unsealed_summary() u
+        group by u.block order by u.block
     loop
         return query select 'unsealed', null::bigint, unsealed.first_id,
             format('%s entries (ids %s to %s) not sealed yet; the oldest was recorded at %s',
@@ -304,7 +328,9 @@ $fn$;
 
 revoke all on function audit.seal_horizons(interval) from public;
 revoke all on function audit.unsealed_ranges() from public;
+revoke all on function audit.unsealed_summary(timestamptz) from public;
 alter function audit.entry_id_block(bigint) owner to enquiries_owner;
 alter function audit.entry_id_blocks() owner to enquiries_owner;
 alter function audit.seal_horizons(interval) owner to enquiries_owner;
 alter function audit.unsealed_ranges() owner to enquiries_owner;
+alter function audit.unsealed_summary(timestamptz) owner to enquiries_owner;
