@@ -203,7 +203,10 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
         _refuse_tampering(migrations, applied)
         latest = max(applied, default=0)
         profiles = active_profiles(conn)
-        server_wide = server_wide_profiles(conn)
+        # The profile files each profile may apply here: all of an active one's; of one the
+        # server runs but this database lacks, only its server-wide files (SERVER_WIDE).
+        allowed = {p: None for p in profiles} | {p: SERVER_WIDE[p][1] for p in server_wide_profiles(conn)
+                                                  if p not in profiles}
         done = []
         for m in migrations:
             if m.version in applied:
@@ -216,11 +219,9 @@ def migrate(conn: psycopg.Connection, directory: Path | None = None, *, progress
             # A profile file that runs after this migration commits with it: no other session
             # (another database's migration, a distributed write) sees the state between them,
             # e.g. sql/001's NOLOGIN before citus/060 gives the internal roles LOGIN again.
-            followers = [(profile, f) for profile in profiles
-                         for f in _pending_profile_files(conn, profile, directory, after=m.version)]
-            followers += [(profile, f) for profile in server_wide if profile not in profiles
-                          for f in _pending_profile_files(conn, profile, directory, after=m.version)
-                          if f.version in SERVER_WIDE[profile][1]]
+            followers = [(profile, f) for profile, versions in allowed.items()
+                         for f in _pending_profile_files(conn, profile, directory, after=m.version)
+                         if versions is None or f.version in versions]
             _apply(conn, m, followers)
             for f in [m, *(f for _, f in followers)]:
                 done.append(f)
@@ -247,13 +248,14 @@ def close_database(conn: psycopg.Connection) -> None:
     # roles, which Citus's connections between the nodes log in as (sql/citus/060). Those by
     # name there, not by rolcanlogin: another database's migration on the same cluster may
     # hold them NOLOGIN at this moment (sql/001), which must not leave this one closed to them.
-    citus = "citus" in active_profiles(conn) or "citus" in server_wide_profiles(conn)
+    server_wide = server_wide_profiles(conn)
+    citus = "citus" in active_profiles(conn) or "citus" in server_wide
     logins = [r for (r,) in conn.execute(
         "select rolname from pg_roles where rolname = any(%s) and (rolcanlogin or %s) order by 1",
         [list(LAB_ROLES), citus])]
     with conn.transaction():
         # re-asserted: a lab database migrated before, or elsewhere, may have taken it away
-        for profile in server_wide_profiles(conn):
+        for profile in server_wide:
             for f in _server_wide_files(profile, None):
                 with conn.cursor() as cur:
                     _execute_file(cur, f)
