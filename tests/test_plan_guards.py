@@ -6,11 +6,18 @@ dataset for every shipped query pattern. A change that breaks a plan fails CI.
 - the caseworker queue, the reference search and a record's history never sequentially
   scan a large tenant table;
 - a record's history reads only the monthly audit partitions of the record's life, and gives
-  the same entries as reading them all.
+  the same entries as reading them all;
+- the department-wide aggregates (sql/076's functions) are planned for the department in
+  context: the plan, estimates included, is the explicit filter's, for the largest and the
+  smallest department, and RLS still applies inside.
+
+The aggregates' own statements run inside functions, so their plans are read as auto_explain
+logs them to the client (nested statements, NOTICE level).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import psycopg
@@ -53,9 +60,29 @@ def nodes(plan: dict):
         yield from nodes(child)
 
 
+def nested_plans(dsn: str, actor: Actor, statement, params: dict) -> list[dict]:
+    """The plans of the statements run inside functions while `statement` runs as `actor`."""
+    messages = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: messages.append(d.message_primary or ""))
+        conn.execute("load 'auto_explain'")
+        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"), ("log_format", "json"),
+                               ("log_level", "notice")):
+            conn.execute(f"set auto_explain.{setting} = '{value}'")
+        with act_as(conn, actor) as cur:
+            cur.execute(statement, params)
+            cur.fetchall()
+    plans = [json.loads(m[m.index("{"):]) for m in messages if "plan:" in m]
+    return [p for p in plans if "app.enquiries" in p.get("Query Text", "")]
+
+
 def explain(dataset, pattern: str, *, routing: bool = False) -> dict:
     dsn, caseworker, auditor, params = dataset
     actor = auditor if pattern == "record_history" else caseworker
+    if pattern in queries.PLANNED and not routing:
+        inner = nested_plans(dsn, actor, compose(pattern, routing), params)
+        assert len(inner) == 1, inner
+        return inner[0]["Plan"]
     with psycopg.connect(dsn, autocommit=True) as conn:
         with act_as(conn, actor) as cur:
             params = dict(params)
@@ -131,3 +158,68 @@ def test_tenant_id_is_an_index_condition_and_large_tables_are_not_scanned(datase
     assert not [n for n in large if n["Node Type"] == "Seq Scan"], summary(plan)
     indexed = [n for n in large if "Index" in n["Node Type"] or n["Node Type"] == "Bitmap Heap Scan"]
     assert indexed and all("tenant_id" in (n.get("Index Cond") or n.get("Recheck Cond", "")) for n in indexed), summary(plan)
+
+
+def departments(dsn: str) -> list[tuple]:
+    """(tenant, staff, enquiries) of the largest and the smallest department."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("select tenant_id, count(*) from tenant.enquiries group by 1 order by 2 desc, 1").fetchall()
+        out = []
+        for tenant, n in (rows[0], rows[-1]):
+            staff, = conn.execute("select staff_id from tenant.staff where tenant_id = %s and staff_role = 'supervisor' "
+                                  "order by staff_id limit 1", [tenant]).fetchone()
+            out.append((tenant, staff, n))
+    return out
+
+
+def shape(plan: dict) -> list[tuple]:
+    """Node types and estimated rows, top down (InitPlans and the policy's own nodes included)."""
+    return [(n["Node Type"], n.get("Relation Name"), n["Plan Rows"]) for n in nodes(plan)]
+
+
+@pytest.mark.parametrize("pattern", sorted(queries.PLANNED))
+@pytest.mark.req("REQ-PERF-2")
+def test_the_aggregates_are_planned_for_the_department_in_context(dataset, pattern):
+    """RLS alone, the planner sees the department as the policy's InitPlan parameter and plans an
+    average one; sql/076 binds the department of the context as a value, so the plan and its
+    estimates are those of the explicit filter, for the largest department and the smallest."""
+    dsn, _, _, params = dataset
+    (large, staff, n_large), (small, staff_small, n_small) = departments(dsn)
+    assert n_large > 1.5 * n_small        # the estimates below can tell the two apart
+    seen = {}
+    for tenant, person in ((large, staff), (small, staff_small)):
+        actor = Actor(tenant, person, "supervisor")
+        p = {**params, "tenant_id": tenant}
+        inner, = nested_plans(dsn, actor, compose(pattern, False), p)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            with act_as(conn, actor) as cur:
+                explicit = cur.execute("explain (format json) " + compose(pattern, True).as_string(cur), p).fetchone()[0][0]
+        assert f"tenant_id = '{tenant}'::uuid" in json.dumps(inner["Plan"]), summary(inner["Plan"])   # planned with the value
+        assert shape(inner["Plan"]) == shape(explicit["Plan"]), (shape(inner["Plan"]), shape(explicit["Plan"]))
+        relationships = [n.get("Parent Relationship") for n in nodes(inner["Plan"])]
+        assert "InitPlan" in relationships and "SubPlan" not in relationships   # the policy, once per query
+        seen[tenant] = [r for t, rel, r in shape(inner["Plan"]) if rel == "enquiries"]
+    assert seen[large] != seen[small], seen    # planned per department, not for an average one
+
+
+@pytest.mark.parametrize("function", ["app.department_dashboard(null)", "app.department_month_report(now())"])
+@pytest.mark.req("REQ-ISO-3")
+def test_the_aggregate_functions_run_as_the_caller_and_fail_closed_without_context(dataset, function):
+    """The bound department is a hint: the functions are security invoker, so RLS decides; with no
+    department in context they return nothing, as app.enquiries does."""
+    dsn, caseworker, _, _ = dataset
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        definer, config = conn.execute("select prosecdef, proconfig from pg_proc where oid = %s::regprocedure",
+                                       [function.split("(")[0] + "(timestamptz)"]).fetchone()
+        assert definer is False and config is None
+        with conn.transaction():
+            conn.execute("set local role enquiries_caseworker")
+            assert conn.execute(f"select count(*) from {function}").fetchone()[0] == 0
+            assert conn.execute("select count(*) from app.enquiries").fetchone()[0] == 0
+        # the same role with a department in context sees that department's rows only
+        with act_as(conn, caseworker) as cur:
+            total = cur.execute("select count(*) from app.enquiries").fetchone()[0]
+            shown = cur.execute("select coalesce(sum(enquiries), 0) from app.department_dashboard(null)").fetchone()[0]
+        own = conn.execute("select count(*) from tenant.enquiries where tenant_id = %s and deleted_at is null",
+                           [caseworker.tenant_id]).fetchone()[0]
+    assert total == shown == own > 0
