@@ -54,7 +54,13 @@ begin
             execute 'select a.occurred_at, a.action from audit.entries a where a.record_id = $1 '
                     'and a.occurred_at >= $2 and a.occurred_at <= $3 order by a.occurred_at, a.entry_id limit 1'
                 into first_at, first_action using record_id, created, at;
-            if first_action = 'insert' and first_at = created then
+            if first_action = 'insert' and first_at = created and instants = '{}' then
+                return query execute entries || 'and a.occurred_at >= $2 and a.occurred_at <= $3 '
+                                                'order by a.occurred_at, a.entry_id'
+                    using record_id, created, at;
+                return;
+            elsif first_action = 'insert' and first_at = created then
+                -- (only with instants: an OR with an empty array defeats pruning, every partition planned)
                 return query execute entries || 'and ((a.occurred_at >= $2 and a.occurred_at <= $3) '
                                                 'or a.occurred_at = any ($4)) order by a.occurred_at, a.entry_id'
                     using record_id, created, at, instants;
