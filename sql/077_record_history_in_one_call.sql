@@ -11,7 +11,10 @@
 -- A long life (disposed of seven years after closing) would still read ~90 partitions, so it
 -- is walked back from the last change instead: each update entry keeps the row's previous
 -- updated_at in old_values, the business time of the change before it, so each step reads the
--- one partition of one instant, until the rest of the life fits a two-month window. If the
+-- one partition of one instant, until the rest of the life fits a six-month window (each step
+-- is a statement planned anew, ~0.2 ms; six monthly partitions read at once cost less than the
+-- steps a busy half-year would take: p95 1.5-2.4 ms against 2.0-2.8 ms for two months on the
+-- generated million, 200 random enquiries, three samples). If the
 -- chain does not lead back to the insert at created_at, or the record is no enquiry of the
 -- caller's department, every partition is read: slower, never wrong.
 --
@@ -25,16 +28,18 @@ create function audit.record_history(record_id uuid)
     language plpgsql stable
     as $$
 declare
-    short_life constant interval := interval '62 days';
-    entries constant text := 'select a.occurred_at, a.db_role, a.action, a.changed_columns, a.old_values, a.row_data '
-                             'from audit.entries a where a.record_id = $1 ';
+    short_life constant interval := interval '183 days';
+    columns constant text := 'occurred_at, db_role, action, changed_columns, old_values, row_data';
+    -- the entries of the life, returned only when the first is the insert at created_at ($2)
+    checked constant text := 'with h as (select a.entry_id, a.' || replace(columns, ', ', ', a.') || ' from audit.entries a '
+                             'where a.record_id = $1 and (%s)) '
+                             'select ' || columns || ' from h where (select f.action = ''insert'' and f.occurred_at = $2 '
+                             'from h f order by f.occurred_at, f.entry_id limit 1) order by occurred_at, entry_id';
     created timestamp with time zone;
     at timestamp with time zone;
     earlier timestamp with time zone;
     instants timestamp with time zone[] := '{}';
     n bigint;
-    first_action text;
-    first_at timestamp with time zone;
 begin
     select e.created_at, e.updated_at into created, at
     from tenant.enquiries e where e.enquiry_id = record_history.record_id;
@@ -51,24 +56,22 @@ begin
             at := earlier;
         end loop;
         if at - created <= short_life then
-            execute 'select a.occurred_at, a.action from audit.entries a where a.record_id = $1 '
-                    'and a.occurred_at >= $2 and a.occurred_at <= $3 order by a.occurred_at, a.entry_id limit 1'
-                into first_at, first_action using record_id, created, at;
-            if first_action = 'insert' and first_at = created and instants = '{}' then
-                return query execute entries || 'and a.occurred_at >= $2 and a.occurred_at <= $3 '
-                                                'order by a.occurred_at, a.entry_id'
+            if instants = '{}' then
+                return query execute format(checked, 'a.occurred_at >= $2 and a.occurred_at <= $3')
                     using record_id, created, at;
-                return;
-            elsif first_action = 'insert' and first_at = created then
+            else
                 -- (only with instants: an OR with an empty array defeats pruning, every partition planned)
-                return query execute entries || 'and ((a.occurred_at >= $2 and a.occurred_at <= $3) '
-                                                'or a.occurred_at = any ($4)) order by a.occurred_at, a.entry_id'
+                return query execute format(checked, 'a.occurred_at >= $2 and a.occurred_at <= $3 '
+                                                     'or a.occurred_at = any ($4)')
                     using record_id, created, at, instants;
+            end if;
+            if found then                      -- the life's entries, starting with its insert
                 return;
             end if;
         end if;
     end if;
-    return query execute entries || 'order by a.occurred_at, a.entry_id' using record_id;
+    return query execute 'select ' || columns || ' from audit.entries a where a.record_id = $1 '
+                         'order by occurred_at, entry_id' using record_id;
 end
 $$;
 
