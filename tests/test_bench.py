@@ -59,6 +59,11 @@ def test_bench_rls_dataset_times_the_shipped_patterns_on_generated_data(admin_ds
         for pattern in PATTERN_NAMES:
             assert proc.stdout.count(f"\n{pattern} ") == 2, proc.stdout   # largest and smallest department
         assert "record history (RLS alone" in proc.stdout and "p95" in proc.stdout
+        from enquiries_lab.bench.patterns import SERVER_TIMED
+
+        for pattern in SERVER_TIMED:   # the lookups timed by the server, both forms, both departments
+            assert proc.stdout.count(f"server-side {pattern} ") == 2, proc.stdout
+        assert proc.stdout.count("RLS alone 0.") + proc.stdout.count("RLS alone 1.") >= 2 * len(SERVER_TIMED)
     finally:
         drop_db(admin_dsn, name)
 
