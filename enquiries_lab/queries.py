@@ -2,10 +2,10 @@
 
 RLS is the guarantee, and by default these queries carry no tenant filter at all (issue 20):
 measured on generated data, every pattern costs what the explicit filter costs within the
-noise (docs/benchmarks.md, `bench rls --dataset`). The two department-wide aggregates (the
-dashboard and the month report) call database functions (sql/076) that plan the aggregate for
-the department in context: under RLS alone the planner would plan every department as an
-average one, and the dominant department's best plan is not an average one's.
+noise (docs/benchmarks.md, `bench rls --dataset`). The department-wide aggregate, the
+dashboard, calls a database function (sql/076) that plans it for the department in context:
+under RLS alone the planner would plan every department as an average one, and the dominant
+department's best plan is not an average one's.
 
 `routing=True` (or ENQUIRIES_LAB_ROUTING=1 for every call: the Citus profile) adds
 `tenant_id = <the actor's department>` as a parameter. It can only narrow what RLS already
@@ -58,11 +58,10 @@ def _routing(routing: bool | None) -> sql.SQL:
     return sql.SQL("and e.tenant_id = %(tenant_id)s" if routing else "")
 
 
-# The aggregates as the database plans them for the department in context (sql/076): same
-# columns and order as DASHBOARD and MONTH_REPORT, which stay the routed form (the Citus hint).
+# The dashboard as the database plans it for the department in context (sql/076): the same
+# columns and order as DASHBOARD, which stays the routed form (the Citus hint).
 DASHBOARD_PLANNED = "select * from app.department_dashboard(%(now)s)"
-MONTH_REPORT_PLANNED = "select * from app.department_month_report(%(month)s)"
-PLANNED = {"dashboard": DASHBOARD_PLANNED, "month_report": MONTH_REPORT_PLANNED}
+PLANNED = {"dashboard": DASHBOARD_PLANNED}
 
 
 def queue(cur: psycopg.Cursor, actor: Actor, *, limit: int = 20, routing: bool | None = None) -> list[tuple]:
@@ -140,7 +139,7 @@ PATTERNS = {"queue": QUEUE, "dashboard": DASHBOARD, "search_reference": SEARCH_R
 
 def compose(pattern: str, routing: bool | None = None, *, window: tuple | None = None) -> sql.Composable:
     """The statement of `pattern`: with the routing hint when `routing` (default: the
-    environment), else RLS alone (the aggregates then as sql/076's functions)."""
+    environment), else RLS alone (the dashboard then as sql/076's function)."""
     text = PATTERNS[pattern]
     if routing is None:
         routing = default_routing()

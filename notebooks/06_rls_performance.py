@@ -36,10 +36,10 @@ REPEATS = 5        # 30 for the full run
 # - **baseline**: no RLS; the query says `WHERE tenant_id = $1` (what you would write without RLS).
 # - **shipped**: what the schema ships: a restrictive tenant policy plus per-role permissive
 #   policies, the context read in a sub-select, so it is evaluated once per query (an InitPlan)
-#   and `tenant_id` stays an index condition; the department-wide aggregates (dashboard, month
-#   report) run in a function that binds the context's department as a value, so each is
-#   planned for that department (`sql/076`).
-# - **subselect_unplanned**: the shipped policies with the aggregates as plain statements: the
+#   and `tenant_id` stays an index condition; the department-wide dashboard runs in a
+#   function that binds the context's department as a value, so it is planned for that
+#   department (`sql/076`).
+# - **subselect_unplanned**: the shipped policies with the dashboard as a plain statement: the
 #   planner sees the department only as the InitPlan's parameter and plans an average one
 #   (the design before `sql/076`; the dominant department's dashboard pays for it).
 # - **shipped_routed**: the shipped policies, and the query also filters by `tenant_id` (the

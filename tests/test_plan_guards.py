@@ -7,11 +7,11 @@ dataset for every shipped query pattern. A change that breaks a plan fails CI.
   scan a large tenant table;
 - a record's history reads only the monthly audit partitions of the record's life, and gives
   the same entries as reading them all;
-- the department-wide aggregates (sql/076's functions) are planned for the department in
-  context: the plan, estimates included, is the explicit filter's, for the largest and the
+- the department-wide aggregate, the dashboard (sql/076's function), is planned for the
+  department in context: the plan, estimates included, is the explicit filter's, for the largest and the
   smallest department, and RLS still applies inside.
 
-The aggregates' own statements run inside functions, so their plans are read as auto_explain
+Statements run inside functions (the dashboard, the record history) have their plans read as auto_explain
 logs them to the client (nested statements, NOTICE level).
 """
 
@@ -201,7 +201,7 @@ def shape(plan: dict) -> list[tuple]:
 
 @pytest.mark.parametrize("pattern", sorted(queries.PLANNED))
 @pytest.mark.req("REQ-PERF-2")
-def test_the_aggregates_are_planned_for_the_department_in_context(dataset, pattern):
+def test_the_department_aggregate_is_planned_for_the_department_in_context(dataset, pattern):
     """RLS alone, the planner sees the department as the policy's InitPlan parameter and plans an
     average one; sql/076 binds the department of the context as a value, so the plan and its
     estimates are those of the explicit filter, for the largest department and the smallest."""
@@ -224,11 +224,11 @@ def test_the_aggregates_are_planned_for_the_department_in_context(dataset, patte
     assert seen[large] != seen[small], seen    # planned per department, not for an average one
 
 
-@pytest.mark.parametrize("function", ["app.department_dashboard(null)", "app.department_month_report(now())"])
+@pytest.mark.parametrize("function", ["app.department_dashboard(null)"])
 @pytest.mark.req("REQ-ISO-3")
-def test_the_aggregate_functions_run_as_the_caller_and_fail_closed_without_context(dataset, function):
-    """The bound department is a hint: the functions are security invoker, so RLS decides; with no
-    department in context they return nothing, as app.enquiries does."""
+def test_the_dashboard_function_runs_as_the_caller_and_fails_closed_without_context(dataset, function):
+    """The bound department is a hint: the function is security invoker, so RLS decides; with no
+    department in context it returns nothing, as app.enquiries does."""
     dsn, caseworker, _, _ = dataset
     with psycopg.connect(dsn, autocommit=True) as conn:
         definer, config = conn.execute("select prosecdef, proconfig from pg_proc where oid = %s::regprocedure",
