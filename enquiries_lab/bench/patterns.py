@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from enquiries_lab import queries
-from enquiries_lab.session import Actor, act_as
+from enquiries_lab.session import Actor, act_as, context_statements
 
 LOOKUP = "select e.* from app.enquiries e where e.enquiry_id = %(record_id)s {routing}"
 UPDATE = ("update tenant.enquiries e set priority = case when e.priority = 'low' then 'normal' else 'low' end, "
@@ -165,27 +165,31 @@ def _history_p95(conn: psycopg.Connection, samples: int, rng: random.Random) -> 
     return out
 
 
-# The sub-millisecond lookups, timed by the server itself: a round trip's jitter is as large as
-# the difference being measured, EXPLAIN ANALYZE's planning and execution times are not.
-SERVER_TIMED = ("search_reference", "record_lookup")
+# The (sub-)millisecond patterns, timed by the server itself: a round trip's jitter is as large
+# as the difference being measured, EXPLAIN ANALYZE's planning and execution times are not.
+SERVER_TIMED = ("search_reference", "record_lookup", "status_update")
 SERVER_RUNS = 40
 
 
 def _server_times(conn: psycopg.Connection, depts: dict) -> list[dict]:
     """Median server-side planning and execution ms of each form (the explicit filter, RLS
-    alone) of the lookups, per department, from EXPLAIN (ANALYZE) in the same warm session."""
+    alone) of the lookups and the update, per department, from EXPLAIN (ANALYZE) in the same
+    warm session; each run in a transaction that is rolled back (the update's triggers included)."""
     out = []
     for label, dept in depts.items():
         for pattern in SERVER_TIMED:
-            text = LOOKUP if pattern == "record_lookup" else queries.PATTERNS[pattern]
+            text = {"record_lookup": LOOKUP, "status_update": UPDATE}.get(pattern) or queries.PATTERNS[pattern]
+            actor = dept["supervisor" if pattern == "status_update" else "caseworker"]
             row = {"pattern": pattern, "department": label}
             for routing, form in ((True, "explicit"), (False, "rls")):
                 statement = sql.SQL("explain (analyze, summary, format json) ") + sql.SQL(text).format(
                     routing=queries._routing(routing))
                 planning, execution = [], []
                 for run in range(SERVER_RUNS + 5):                  # five warm-up runs
-                    with act_as(conn, dept["caseworker"]) as cur:
-                        plan = cur.execute(statement, dept["params"]).fetchone()[0][0]
+                    with conn.transaction(force_rollback=True):
+                        for setting in context_statements(actor, None):
+                            conn.execute(setting)
+                        plan = conn.execute(statement, dept["params"]).fetchone()[0][0]
                     if run >= 5:
                         planning.append(plan["Planning Time"])
                         execution.append(plan["Execution Time"])
