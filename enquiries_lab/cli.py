@@ -275,7 +275,8 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs, copy_runs
 @bench.command("rls")
 @dsn_option
 @click.option("--quick", is_flag=True, help="A small run for CI and smoke checks (100k rows, 15 interleaved rounds, "
-                                            "the baseline, the shipped design, the design before sql/076 and two alternatives).")
+                                            "the baseline, the shipped design with and without the explicit filter, "
+                                            "the design before sql/076 and two alternatives).")
 @click.option("--rows", type=click.IntRange(min=1000), default=None,
               help="Enquiries in the synthetic table (default 1,000,000; --quick 100,000).")
 @click.option("--repeats", type=click.IntRange(min=3), default=None,

@@ -38,6 +38,10 @@ def test_bench_rls_quick_writes_a_tidy_csv_with_every_variant_pattern_and_tenant
                for r in rows)
     assert "concurrency shipped" in proc.stdout and "p95" in proc.stdout
     assert "spread" in proc.stdout and any(w in proc.stdout for w in (": meets", ": misses", ": inconclusive"))
+    # and the verdict against the explicit filter under the same policies, one ratio per read cell
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("RLS alone against the explicit filter"))
+    assert line.count("x,") + 1 == len([p for p in PATTERNS if p != "status_update"]) * 2, line
+    assert proc.stdout.count("target <= 1.10x:") == 2
     assert (tmp_path / "rls.json").exists()
 
 
