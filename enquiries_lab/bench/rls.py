@@ -43,7 +43,7 @@ class Variant:
     setup: str = ""             # extra SQL (functions) the policy needs
     restrictive: str | None = None  # the RESTRICTIVE tenant_isolation policy's expression, if any
     partitioned: bool = False   # LIST-partitioned by tenant_id, one partition per department
-    planned: bool = False       # the aggregates run in a function that binds the context's department (sql/076)
+    planned: bool = False       # the dashboard runs in a function that binds the context's department (sql/076)
 
 
 # The indexes tenant.enquiries has (sql/005), besides its primary key (tenant_id, enquiry_id):
@@ -59,8 +59,8 @@ PLANNED_SETUP = ("create function bench.planned(statement text, now timestamptz,
 VARIANTS = [
     Variant("baseline", "no RLS; the query says WHERE tenant_id = $1", None, SHIPPED_INDEXES, explicit_filter=True),
     Variant("shipped", "restrictive + permissive policies, context in a sub-select (InitPlan); the dashboard "
-            "runs in a function that binds the context's department as a value (EXECUTE ... USING, as sql/076): planned for the department, RLS still filtering", f"tenant_id = {CONTEXT}",
-            SHIPPED_INDEXES, shipped=True, restrictive=f"tenant_id = {CONTEXT}", planned=True, setup=PLANNED_SETUP),
+            "runs in a function that binds the context's department as a value (EXECUTE ... USING, as sql/076): "
+            "planned for the department, RLS still filtering", f"tenant_id = {CONTEXT}", SHIPPED_INDEXES, shipped=True, restrictive=f"tenant_id = {CONTEXT}", planned=True, setup=PLANNED_SETUP),
     Variant("subselect_unplanned", "the shipped policies, the dashboard as a plain statement: the department is "
             "an InitPlan parameter, so the planner plans an average department (the design before sql/076)",
             f"tenant_id = {CONTEXT}", SHIPPED_INDEXES, restrictive=f"tenant_id = {CONTEXT}"),
