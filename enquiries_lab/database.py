@@ -103,10 +103,13 @@ def is_lab_database(conn: psycopg.Connection, name: str) -> bool:
 
 def require_lab_database(dsn: str, command: str) -> None:
     """Refuse to let `command` write into a database the lab did not create (as reset does):
-    a DSN pointing at someone's own database must not get the lab's schemas, roles and data."""
+    a DSN pointing at someone's own database must not get the lab's schemas, roles and data.
+    A database that does not exist yet is created, as the lab's (nothing of anyone's is there)."""
     name = database_name(dsn)
     with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
-        if not is_lab_database(conn, name):
+        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+            _create(conn, name)
+        elif not is_lab_database(conn, name):
             raise LabError(f"database {name!r} at {redact(dsn)} was not created by enquiries-lab; {command} writes only "
                            f"into a lab database (`enquiries-lab reset --dsn ...` makes one)")
 

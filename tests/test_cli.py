@@ -241,6 +241,20 @@ def test_generate_refuses_a_database_the_lab_did_not_create_and_writes_nothing(f
         assert conn.execute("select x from precious").fetchall() == [("keep me",)]
 
 
+def test_generate_creates_a_database_that_does_not_exist_yet(admin_dsn: str, lab_created_name: str) -> None:
+    # A new user names a database of their own choosing: it is created as the lab's, not
+    # refused as one "the lab did not create" (demo goes through the same check).
+    assert not database_exists(admin_dsn, lab_created_name)
+    dsn = with_database(admin_dsn, lab_created_name)
+
+    proc = run("generate", "--dsn", dsn, "--enquiries", "20", "--departments", "2", "--quiet", "--no-digest")
+
+    assert proc.returncode == 0, proc.stderr
+    assert database_comment(admin_dsn, lab_created_name) == LAB_MARKER
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("select count(*) > 0 from tenant.enquiries").fetchone()[0]
+
+
 def test_generate_writes_into_a_database_reset_made(admin_dsn: str, lab_created_name: str) -> None:
     dsn = with_database(admin_dsn, lab_created_name)
     assert run("reset", "--dsn", dsn).returncode == 0
