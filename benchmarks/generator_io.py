@@ -5,9 +5,10 @@ on tables and indexes larger than shared_buffers. This runs a whole `generate -n
 given jobs in a throwaway database on ADMIN_DSN and prints, from the statistics views read
 before and after: the rate, WAL records/bytes/full-page images per enquiry, checkpoints,
 buffers written by the backends themselves, and for each relation the blocks read into shared
-buffers (misses) and hits, largest misses first.
+buffers (misses) and hits, largest misses first; with --functions, each trigger and function's
+own time per enquiry (the seal at the end included).
 
-    python benchmarks/generator_io.py postgresql://postgres@127.0.0.1:5432/postgres -n 200000 -j 2
+    python benchmarks/generator_io.py postgresql://postgres@127.0.0.1:5432/postgres -n 200000 -j 2 --functions
 
 Figures and how to read them: docs/benchmarks.md (Generator).
 """
@@ -20,6 +21,7 @@ import threading
 import time
 from collections import defaultdict
 
+from psycopg.conninfo import make_conninfo
 from scratch import migrated_database
 
 from enquiries_lab.generator import Params
@@ -43,6 +45,13 @@ from pg_statio_all_tables s where s.schemaname in ('tenant', 'audit')
 union all
 select i.schemaname || '.' || i.indexrelname, 'index', i.idx_blks_read, i.idx_blks_hit, pg_relation_size(i.indexrelid)
 from pg_statio_all_indexes i where i.schemaname in ('tenant', 'audit')
+"""
+
+# With --functions: PL/pgSQL and SQL functions' own time (triggers included; the tracking adds
+# a little to each call). Wall-clock time inside the function, so a busy machine inflates it.
+FUNCTIONS = """
+select schemaname || '.' || funcname, calls, self_time
+from pg_stat_user_functions where self_time > 0 order by self_time desc
 """
 
 
@@ -94,11 +103,16 @@ def main() -> None:
     parser.add_argument("-n", "--enquiries", type=int, default=200_000)
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--top", type=int, default=15, help="relations to list")
+    parser.add_argument("--functions", action="store_true",
+                        help="track functions (track_functions = all) and list their self time")
     parser.add_argument("--what-if", action="append", default=[], metavar="SQL",
                         help="run this SQL as the admin after migrating (e.g. a storage setting to try)")
     args = parser.parse_args()
 
     with migrated_database(args.admin_dsn, "io", args.what_if) as (dsn, conn):
+        if args.functions:
+            dsn = make_conninfo(dsn, options="-c track_functions=all")
+            conn.execute("set track_functions = 'all'")   # the seal runs on this connection
         conn.execute("select pg_stat_reset()")
         conn.execute("checkpoint")
         server = WRITES_SINCE_17 if conn.info.server_version >= 170000 else WRITES_BEFORE_17
@@ -112,13 +126,14 @@ def main() -> None:
         after = conn.execute(server).fetchone()
         time.sleep(1)  # statistics reach the views after the backends report them
         relations = conn.execute(RELATIONS).fetchall()
+        functions = conn.execute(FUNCTIONS).fetchall()
         size = conn.execute("select pg_database_size(current_database())").fetchone()[0]
 
     n = summary.enquiries
     wal = {k: after[0][k] - before[0][k] for k in ("wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full")}
     timed, requested, by_checkpoints, by_bgwriter, by_backends = (a - b for a, b in zip(after[1:], before[1:]))
     print(f"{n:,} enquiries, {summary.events:,} events in {seconds:.1f} s ({n / seconds:,.0f} enquiries/s), "
-          f"{args.jobs} jobs; database {size / 2**30:.2f} GiB")
+          f"{args.jobs} jobs, sealing the trail {summary.seal_seconds:.1f} s of it; database {size / 2**30:.2f} GiB")
     print(f"WAL: {wal['wal_records'] / n:.1f} records, {wal['wal_bytes'] / n / 1024:.1f} KiB, "
           f"{wal['wal_fpi'] / n:.2f} full-page images per enquiry; {wal['wal_bytes'] / 2**30:.2f} GiB in all; "
           f"WAL buffers full {wal['wal_buffers_full']:,}")
@@ -137,6 +152,10 @@ def main() -> None:
     print(f"{'relation':<48} {'kind':<6} {'misses/enq':>10} {'hits/enq':>9} {'MiB':>8}")
     for name, kind, read, hit, rel_size in sorted(relations, key=lambda r: -r[2])[:args.top]:
         print(f"{name:<48} {kind:<6} {read / n:>10.2f} {hit / n:>9.1f} {rel_size / 2**20:>8.1f}")
+    if functions:
+        print(f"{'function (self time; track_functions = all)':<60} {'calls/enq':>9} {'us/enq':>8} {'s':>7}")
+        for name, calls, self_ms in functions[:args.top]:
+            print(f"{name:<60} {calls / n:>9.2f} {self_ms * 1000 / n:>8.1f} {self_ms / 1000:>7.1f}")
 
 
 if __name__ == "__main__":

@@ -161,7 +161,8 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jo
         migrations.migrate(conn)
         summary = _run_with_progress(conn, params, run, quiet, jobs, t.dsn)
         click.echo(f"generated {summary.enquiries:,} enquiries ({summary.events:,} workflow events) in "
-                   f"{summary.batches} batches, {summary.seconds:.1f} s ({summary.rate:,.0f} enquiries/s)"
+                   f"{summary.batches} batches, {summary.seconds:.1f} s ({summary.rate:,.0f} enquiries/s, "
+                   f"of which sealing the trail {summary.seal_seconds:.1f} s)"
                    + (f"; {summary.skipped_batches} batches already there (resumed)" if summary.skipped_batches else ""))
         click.echo(f"departments: " + ", ".join(f"{c} {n:,}" for c, n in summary.departments))
         if digest or (digest is None and enquiries <= DIGEST_BY_DEFAULT_UP_TO):

@@ -4,6 +4,7 @@ Performance is measured by the commands, never asserted here."""
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,9 @@ def test_bench_generate_reports_the_copy_limit_the_generator_and_the_naive_clien
             for line in proc.stdout.splitlines() if line.startswith(("COPY", "generator ("))}
     assert len(rows) == 2 and len(set(rows.values())) == 1 and min(rows.values()) > 200, rows
     assert "200/200" in proc.stderr   # the progress bar
+    seal = re.search(r"of the generator's ([\d.]+) s, sealing the trail at the end took ([\d.]+) s; without it ([\d.]+)x COPY",
+                     proc.stdout)
+    assert seal and 0 < float(seal[2]) < float(seal[1]), proc.stdout   # the seal is timed, and is part of the run
 
 
 def test_bench_audit_reports_both_write_paths_and_storage(admin_dsn):
@@ -116,9 +120,10 @@ def lab_databases(admin_dsn: str) -> set[str]:
 
 
 @pytest.mark.parametrize("script, args, expected", [
-    ("generator_io.py", ["-n", "400", "-j", "2", "--top", "200"],
+    ("generator_io.py", ["-n", "400", "-j", "2", "--top", "200", "--functions"],
      ["400 enquiries", "enquiries/s), 2 jobs", "WAL:", "full-page images per enquiry", "checkpoints:",
-      "CPU, of", "server backends", "generator (client)", "blocks read into shared buffers", "tenant."]),
+      "CPU, of", "server backends", "generator (client)", "blocks read into shared buffers", "tenant.",
+      "sealing the trail", "audit.seal ", "tenant.enforce_enquiry_workflow "]),
     ("generator_slice.py", ["-n", "20000", "--batches", "1"],
      ["enquiries/s on one job", "CPU per enquiry: server", "update tenant.enquiries", "enforce_enquiry_workflow"]),
 ])

@@ -505,6 +505,7 @@ class RunSummary:
     skipped_batches: int
     seconds: float
     departments: list[tuple[str, int]]
+    seal_seconds: float = 0.0   # of `seconds`: sealing the trail at the end
 
     @property
     def rate(self) -> float:
@@ -741,9 +742,11 @@ def generate(conn: psycopg.Connection, params: Params, *, progress: Callable[[in
     conn.execute("update lab_meta.generation_runs set finished_at = now() where run_key = %s and finished_at is null", [key])
     # Seal what was written (and anything before it): an unsealed trail can be rewritten by a
     # superuser without the seals noticing, and the audit_trail_sealed check expects it sealed.
+    sealing = time.perf_counter()
     seals.seal(conn)
-    return RunSummary(key, total_enquiries, total_events, len(todo), skipped, time.perf_counter() - started,
-                      [(u.plan.code, u.enquiries) for u in engine.units if u.since is None])
+    finished = time.perf_counter()
+    return RunSummary(key, total_enquiries, total_events, len(todo), skipped, finished - started,
+                      [(u.plan.code, u.enquiries) for u in engine.units if u.since is None], finished - sealing)
 
 
 # A multiset digest in two levels: each row's md5, those sorted and hashed per bucket (the first
