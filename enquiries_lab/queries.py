@@ -116,7 +116,7 @@ order by a.occurred_at, a.entry_id
 # record's life while planning (bound parameters would let psycopg prepare the statement, and a
 # generic plan plans and locks all ~120 partitions before pruning them at run time).
 RECORD_WINDOW = """
-select e.created_at, e.updated_at from tenant.enquiries e where e.enquiry_id = %(record_id)s
+select e.created_at, e.updated_at, e.version from tenant.enquiries e where e.enquiry_id = %(record_id)s
 """
 
 
@@ -129,7 +129,7 @@ def _window(window: tuple | None) -> sql.Composable:
 
 
 # A life longer than this (an enquiry disposed of seven years after it closed) is not read as one
-# window: its history is walked back from the last change instead (_walk_back).
+# window: its history is walked back from the last change instead (_life).
 SHORT_LIFE = timedelta(days=62)
 
 # The shipped query patterns by name, for the plan guards and the benchmark.
@@ -162,8 +162,8 @@ def month_report(cur: psycopg.Cursor, actor: Actor, month, *, routing: bool | No
 
 
 def record_window(cur: psycopg.Cursor, record_id) -> tuple | None:
-    """(created_at, updated_at) of the live enquiry `record_id` (RLS applies), or None when it
-    is no enquiry of the caller's department."""
+    """(created_at, updated_at, version) of the live enquiry `record_id` (RLS applies), or None
+    when it is no enquiry of the caller's department."""
     return cur.execute(RECORD_WINDOW, {"record_id": record_id}).fetchone()
 
 
@@ -172,7 +172,8 @@ RECORD_HISTORY_IN_ONE_CALL = "select * from audit.record_history(%(record_id)s)"
 
 def record_history(cur: psycopg.Cursor, actor: Actor, record_id, *, routing: bool | None = None) -> list[tuple]:
     """An auditor's view of one record's audit entries, oldest first. For an enquiry, only the
-    monthly partitions of its life are read: by sql/077's audit.record_history in one call, or,
+    monthly partitions of its life are read (and only when complete, else every partition): by
+    sql/077-078's audit.record_history in one call, or,
     with the routing hint (the Citus profile), from here, the window looked up first (RECORD_WINDOW)
     and a long life walked back. Any other record reads them all."""
     if routing is None:
@@ -182,29 +183,35 @@ def record_history(cur: psycopg.Cursor, actor: Actor, record_id, *, routing: boo
         cur.execute(RECORD_HISTORY_IN_ONE_CALL, params)
         return cur.fetchall()
     window = record_window(cur, record_id)
-    if window is not None and window[1] - window[0] > SHORT_LIFE:
-        walked = _walk_back(cur, routing, params, *window)
-        if walked is not None:
-            return walked
-    cur.execute(compose("record_history", routing, window=window), params)
+    if window is not None:
+        life = _life(cur, routing, params, *window)
+        if life is not None:
+            return life
+    cur.execute(compose("record_history", routing), params)   # every partition
     return cur.fetchall()
 
 
-def _walk_back(cur: psycopg.Cursor, routing, params: dict, created: datetime, updated: datetime) -> list[tuple] | None:
-    """A long-lived enquiry's entries, read from the last change backwards: each update entry
-    keeps the row's previous updated_at in old_values, which is the business time of the
-    change before it, so each step reads the one partition of one instant, until the rest of
-    the life is short enough for one window. None when the chain does not lead back to the
-    insert at created_at (the caller then reads every partition)."""
+def _whole_life(entries: list[tuple], created: datetime, version: int) -> bool:
+    """Whether `entries` are an enquiry's whole history (as sql/078 checks it): each update
+    raises the version by one and writes one entry, so there are `version` of them, and the
+    first is the insert at created_at. A live row written with the triggers off fails this."""
+    return len(entries) == version and entries[0][2] == "insert" and entries[0][0] == created
+
+
+def _life(cur: psycopg.Cursor, routing, params: dict, created: datetime, updated: datetime,
+               version: int) -> list[tuple] | None:
+    """An enquiry's entries from the partitions of its life: one window when it is short, else
+    read from the last change backwards (each update entry keeps the row's previous updated_at
+    in old_values, the business time of the change before it, so each step reads the one
+    partition of one instant) until the rest is short enough for one window. None when what
+    was read is not the whole life (the caller then reads every partition)."""
     groups: list[list[tuple]] = []   # the entries of each instant read, latest first (all later than `at`)
     at = updated
     for _ in range(10_000):
         if at - created <= SHORT_LIFE:
             cur.execute(compose("record_history", routing, window=(created, at)), params)
-            head = cur.fetchall()
-            if not head or head[0][2] != "insert" or head[0][0] != created:
-                return None
-            return head + [row for group in reversed(groups) for row in group]
+            life = cur.fetchall() + [row for group in reversed(groups) for row in group]
+            return life if life and _whole_life(life, created, version) else None
         cur.execute(compose("record_history", routing, window=(at, at)), params)
         group = cur.fetchall()
         if not group:

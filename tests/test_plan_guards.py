@@ -22,12 +22,13 @@ from datetime import datetime, timezone
 
 import psycopg
 import pytest
+from psycopg import sql
 from dbtools import _new_name, create_db, drop_db
 
 from enquiries_lab.generator import Params, generate
 from enquiries_lab import queries
 from enquiries_lab.queries import compose
-from enquiries_lab.session import Actor, act_as
+from enquiries_lab.session import Actor, act_as, context_statement
 
 INDEXED = ["queue", "search_reference", "record_history", "month_report"]
 
@@ -115,6 +116,37 @@ def test_the_context_is_evaluated_once_per_query_never_per_row(dataset, pattern)
 
 def entry_partitions(plan) -> set[str]:
     return {n["Relation Name"] for n in nodes(plan) if str(n.get("Relation Name", "")).startswith("entries_")}
+
+
+@pytest.mark.req("REQ-PERF-2")
+def test_a_records_history_is_whole_when_its_live_row_was_tampered_with(dataset):
+    # A superuser writing the live row with the triggers off must not shorten an auditor's
+    # history: updated_at moved back to an earlier change hides the later entries from the
+    # life's window, created_at moved on hides the insert. Both paths then read every partition
+    # (sql/078: as many entries as the version, the first the insert at created_at).
+    dsn, _, auditor, _ = dataset
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        lived = "select enquiry_id, version from tenant.enquiries where tenant_id = %s and version >= 4 and {} limit 1"
+        enquiries = [conn.execute(lived.format("true order by updated_at - created_at desc, enquiry_id"),   # walked back
+                                  [auditor.tenant_id]).fetchone(),
+                     conn.execute(lived.format("updated_at - created_at < interval '100 days' order by enquiry_id"),
+                                  [auditor.tenant_id]).fetchone()]                                           # one window
+        for enquiry, version in enquiries:
+            instants = [t for t, in conn.execute("select distinct occurred_at from audit.entries where record_id = %s "
+                                                 "order by 1", [enquiry])]
+            assert len(instants) >= 3, instants
+            for column, moved_to in (("updated_at", instants[-2]), ("created_at", instants[1])):
+                with conn.transaction(force_rollback=True):
+                    conn.execute("set local session_replication_role = replica")   # the triggers off
+                    conn.execute(sql.SQL("update tenant.enquiries set {} = %s where enquiry_id = %s").format(
+                        sql.Identifier(column)), [moved_to, enquiry])
+                    conn.execute("set local session_replication_role = origin")
+                    conn.execute(context_statement(auditor))   # the auditor, in the same transaction
+                    with conn.cursor() as cur:
+                        whole = cur.execute(compose("record_history", False), {"record_id": enquiry}).fetchall()
+                        assert len(whole) == version
+                        assert queries.record_history(cur, auditor, enquiry) == whole, (enquiry, column)
+                        assert queries.record_history(cur, auditor, enquiry, routing=True) == whole, (enquiry, column)
 
 
 @pytest.mark.req("REQ-PERF-2")
