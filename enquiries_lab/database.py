@@ -79,11 +79,14 @@ def ensure_database(dsn: str) -> bool:
     """Create the DSN's database (marked as the lab's) if it is missing; True if created."""
     name = database_name(dsn)
     with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
-        if exists:
+        if _exists(conn, name):
             return False
         _create(conn, name)
         return True
+
+
+def _exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone() is not None
 
 
 def _create(conn: psycopg.Connection, name: str) -> None:
@@ -107,7 +110,7 @@ def require_lab_database(dsn: str, command: str) -> None:
     A database that does not exist yet is created, as the lab's (nothing of anyone's is there)."""
     name = database_name(dsn)
     with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+        if not _exists(conn, name):
             _create(conn, name)
         elif not is_lab_database(conn, name):
             raise LabError(f"database {name!r} at {redact(dsn)} was not created by enquiries-lab; {command} writes only "

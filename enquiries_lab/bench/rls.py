@@ -449,11 +449,16 @@ def verdict(cells: list[Cell]) -> tuple[Cell, str]:
     'inconclusive' (run more rounds or a larger table)."""
     shipped = [c for c in cells if c.shipped and c.pattern != "status_update"]
     worst = max(shipped, key=lambda c: c.ratio_to_baseline)
-    if all(c.ratio_p75 <= TARGET for c in shipped):
-        return worst, "meets"
-    if any(c.ratio_p25 > TARGET for c in shipped):
-        return worst, "misses"
-    return worst, "inconclusive"
+    return worst, _word([(c.ratio_p25, c.ratio_p75) for c in shipped])
+
+
+def _word(spreads: list[tuple[float, float]]) -> str:
+    """The verdict on interquartile ranges (p25, p75) against TARGET (see verdict)."""
+    if all(hi <= TARGET for _, hi in spreads):
+        return "meets"
+    if any(lo > TARGET for lo, _ in spreads):
+        return "misses"
+    return "inconclusive"
 
 
 def report(cells: list[Cell], meta: dict) -> str:
@@ -469,8 +474,7 @@ def report(cells: list[Cell], meta: dict) -> str:
     against = meta.get("against_explicit_filter", [])
     if against:
         worst_e = max(against, key=lambda r: r["ratio"])
-        word_e = ("meets" if all(r["p75"] <= TARGET for r in against)
-                  else "misses" if any(r["p25"] > TARGET for r in against) else "inconclusive")
+        word_e = _word([(r["p25"], r["p75"]) for r in against])
         lines.append("RLS alone against the explicit filter under the same policies (shipped / shipped_routed): "
                      + ", ".join(f"{r['pattern']} {r['tenant_size']} {r['ratio']:.2f}x" for r in against))
         lines.append(f"  worst {worst_e['ratio']:.2f}x (spread {worst_e['p25']:.2f}-{worst_e['p75']:.2f}; "
