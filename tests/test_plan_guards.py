@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from dbtools import _new_name, create_db, drop_db
+from plans import explained, nodes, rows_read
 
 from enquiries_lab.generator import Params, generate
 from enquiries_lab import queries
@@ -55,26 +56,14 @@ def dataset(admin_dsn, migrated_template):
         drop_db(admin_dsn, name)
 
 
-def nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from nodes(child)
-
-
 def nested_plans(dsn: str, actor: Actor, statement, params: dict, reading: str = "app.enquiries") -> list[dict]:
     """The plans of the statements reading `reading` run inside functions while `statement` runs as `actor`."""
-    messages = []
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.add_notice_handler(lambda d: messages.append(d.message_primary or ""))
-        conn.execute("load 'auto_explain'")
-        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"), ("log_format", "json"),
-                               ("log_level", "notice")):
-            conn.execute(f"set auto_explain.{setting} = '{value}'")
+        log = explained(conn)
         with act_as(conn, actor) as cur:
             cur.execute(statement, params)
             cur.fetchall()
-    plans = [json.loads(m[m.index("{"):]) for m in messages if "plan:" in m]
-    return [p for p in plans if reading in p.get("Query Text", "")]
+    return log.plans(reading)
 
 
 def explain(dataset, pattern: str, *, routing: bool = False) -> dict:
@@ -277,3 +266,37 @@ def test_the_dashboard_function_runs_as_the_caller_and_fails_closed_without_cont
         own = conn.execute("select count(*) from tenant.enquiries where tenant_id = %s and deleted_at is null",
                            [caseworker.tenant_id]).fetchone()[0]
     assert total == shown == own > 0
+
+
+
+@pytest.mark.req("REQ-PERF-2")
+def test_new_enquiries_look_up_their_contacts_by_key_not_the_department(world):
+    """A statement opening enquiries checks that none is for a disposed contact (sql/037's
+    statement trigger). PL/pgSQL kept the plan it made at the trigger's first call in a
+    backend, when the tables were tiny: it read every contact of the department for each new
+    row, so a long-lived backend slowed as the department grew. sql/079 plans the check at
+    each statement: a statement reads as many contacts as it opens enquiries."""
+    cw = world.a.actor("caseworker")
+    opened = 200
+    with psycopg.connect(world.dsn, autocommit=True) as conn, psycopg.connect(world.dsn, autocommit=True) as su:
+        su.execute("alter table tenant.contacts set (autovacuum_enabled = off)")   # no analyze replans it midway
+        log = explained(conn, analyze=True)
+
+        def open_enquiries(n: int, start: int) -> list[tuple]:
+            log.clear()
+            with act_as(conn, cw) as cur:
+                cur.execute("insert into tenant.enquiries (reference, contact_id, enquiry_type, channel, priority, "
+                            "subject, body, status) select 'AAA-' || lpad((%s + row_number() over ())::text, 7, '0'), "
+                            "c.contact_id, 'general', 'email', 'normal', 'Subject', 'Body', 'new' "
+                            "from (select contact_id from tenant.contacts order by contact_id limit %s) c", [start, n])
+            return rows_read(log.plans("new_rows"), "contacts")
+
+        assert open_enquiries(1, 100)      # the trigger's first call in this backend: two contacts
+        with act_as(conn, cw) as cur:       # the department grows
+            cur.execute("insert into tenant.contacts (full_name) select 'Citizen ' || i from generate_series(1, 20000) i")
+        grown = open_enquiries(opened, 200)
+        su.execute("analyze tenant.contacts")
+        for read in (grown, open_enquiries(opened, 1000)):
+            assert read and all(node in ("Index Scan", "Index Only Scan") and "contact_id" in cond
+                                for node, cond, _ in read), read
+            assert sum(rows for *_, rows in read) <= opened, read

@@ -387,3 +387,41 @@ def test_nothing_can_be_added_to_a_disposed_enquiry(w, su, conn):
                         [case.enquiry_id])
     assert err.value.sqlstate == "EL302"
     assert su.execute("select count(*) from tenant.notes where enquiry_id = %s", [case.enquiry_id]).fetchone()[0] == 0
+
+
+@pytest.mark.req("REQ-PERF-2")
+def test_a_disposal_reads_the_rows_of_the_enquiry_it_disposes_of_not_the_departments(world):
+    """The cascade of a disposal (a statement trigger) joins the disposed enquiries to the
+    notes, escalations, legal holds and contacts of the department. PL/pgSQL kept the plan made
+    at a backend's first disposal, on tiny tables; it read every escalation of the department
+    for each disposal. sql/079 plans each write of the cascade when it runs."""
+    from plans import explained, rows_read
+
+    a = world.a
+    ro = a.actor("retention_officer")
+    first, second = history(world, a, 8 * YEAR), history(world, a, 8 * YEAR)
+    grown = 20000
+    with psycopg.connect(world.dsn, autocommit=True) as conn, psycopg.connect(world.dsn, autocommit=True) as su:
+        for table in ("notes", "escalations", "legal_holds", "contacts", "enquiries"):
+            su.execute(f"alter table tenant.{table} set (autovacuum_enabled = off)")   # no analyze replans midway
+        log = explained(conn, analyze=True)
+        dispose(conn, ro, first.enquiry_id)          # the backend's first disposal: a handful of rows
+        assert row(su, "notes", "note_id", first.note_ids[0])["body"] == DISPOSED
+        with su.transaction():                       # the department grows (copies of its rows, triggers off)
+            su.execute("set local session_replication_role = replica")
+            for table, key, column, value in (("notes", "note_id", "enquiry_id", a.enquiry_id),
+                                              ("escalations", "escalation_id", "escalation_id", a.escalation_id),
+                                              ("legal_holds", "legal_hold_id", "legal_hold_id", a.legal_hold_id),
+                                              ("contacts", "contact_id", "contact_id", a.contact_id),
+                                              ("enquiries", "enquiry_id", "enquiry_id", a.enquiry_id)):
+                su.execute(f"insert into tenant.{table} select (jsonb_populate_record(null::tenant.{table}, "
+                           f"to_jsonb(x) || jsonb_build_object('{key}', gen_random_uuid(), 'reference', 'G-' || i))).* "
+                           f"from tenant.{table} x, generate_series(1, %s) i where x.{column} = %s", [grown, value])
+        log.clear()
+        dispose(conn, ro, second.enquiry_id)
+        cascade = log.plans("new_rows")
+        assert row(su, "notes", "note_id", second.note_ids[0])["body"] == DISPOSED
+        assert row(su, "contacts", "contact_id", second.contact_id)["full_name"] == DISPOSED
+    read = {table: rows_read(cascade, table) for table in ("notes", "escalations", "legal_holds", "contacts")}
+    assert all(read.values()), read
+    assert all(rows <= 10 for scans in read.values() for *_, rows in scans), read
