@@ -183,7 +183,12 @@ def _run_with_progress(conn, params, run, quiet, jobs, dsn):
             bar.update(n)
             bar.set_postfix(events=f"{events:,}", refresh=False)
 
-        return run(conn, params, progress=progress, jobs=jobs, dsn=dsn)
+        def stage(what: str) -> None:   # the batches are done: the bar keeps their rate
+            bar.close()
+            if not quiet:
+                click.echo(what, err=True)
+
+        return run(conn, params, progress=progress, jobs=jobs, dsn=dsn, stage=stage)
 
 
 @cli.group()
@@ -260,16 +265,28 @@ def bench_generate(dsn, enquiries, naive_enquiries, departments, jobs, copy_runs
     t = _target(dsn)
     click.echo(f"server: {t.display}; {enquiries:,} enquiries, {departments} departments, {jobs} job(s)")
     bar = tqdm(total=enquiries, unit="enq", dynamic_ncols=True, desc="generator")
+    copying = None
 
-    def stage(what: str) -> None:   # the generator is done: its bar stops at its own rate
+    def stage(what: str) -> None:   # a measurement is done: its bar stops at its own rate
         bar.close()
+        if copying is not None:
+            copying.close()
         click.echo(what, err=True)
+
+    def copied(done: int, total: int) -> None:   # bytes loaded by the COPY runs, all runs together
+        nonlocal copying
+        if copying is None:
+            copying = tqdm(total=total, unit="B", unit_scale=True, dynamic_ncols=True, desc="COPY")
+        copying.update(done - copying.n)
 
     try:
         results = bench_gen.run(with_database(t.dsn, "postgres"), enquiries, naive_enquiries, departments, jobs,
-                                progress=lambda n, e: bar.update(n), copy_runs=copy_runs, stage=stage)
+                                progress=lambda n, e: bar.update(n), copy_runs=copy_runs, stage=stage,
+                                copied=copied)
     finally:
         bar.close()
+        if copying is not None:
+            copying.close()
     click.echo(bench_gen.report(results))
 
 

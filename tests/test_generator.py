@@ -64,9 +64,9 @@ def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def generate_into(dsn: str, params: Params, progress=None):
+def generate_into(dsn: str, params: Params, progress=None, stage=None):
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return generate(conn, params, progress=progress)
+        return generate(conn, params, progress=progress, stage=stage)
 
 
 def digest_of(dsn: str) -> str:
@@ -160,7 +160,7 @@ class Generated:
     dsn: str
     params: Params
     summary: object
-    progress_calls: list[tuple[int, int]]
+    progress_calls: list[tuple[int, int] | str]   # (enquiries, events) per batch, then the stages
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def dataset(admin_dsn: str, migrated_template: str) -> Iterator[Generated]:
     dsn = create_db(admin_dsn, name, template=migrated_template)
     try:
         calls: list[tuple[int, int]] = []
-        summary = generate_into(dsn, DATASET, progress=lambda n, e: calls.append((n, e)))
+        summary = generate_into(dsn, DATASET, progress=lambda n, e: calls.append((n, e)), stage=calls.append)
         yield Generated(dsn, DATASET, summary, calls)
     finally:
         drop_db(admin_dsn, name)
@@ -241,9 +241,12 @@ def test_the_digest_does_not_depend_on_the_databases_collation(admin_dsn, small_
 
 # -- every state, every department --------------------------------------------------------------
 
-def test_progress_is_reported_for_every_enquiry(dataset):
-    assert sum(n for n, _ in dataset.progress_calls) == DATASET.enquiries
-    assert len(dataset.progress_calls) > 1 and sum(e for _, e in dataset.progress_calls) > DATASET.enquiries
+def test_progress_is_reported_for_every_enquiry_and_then_the_seal(dataset):
+    *batches, sealing = dataset.progress_calls
+    assert sum(n for n, _ in batches) == DATASET.enquiries
+    assert len(batches) > 1 and sum(e for _, e in batches) > DATASET.enquiries
+    assert sealing.startswith("sealing the audit trail"), sealing
+    assert 0 < dataset.summary.seal_seconds < dataset.summary.seconds   # the seal is timed, within the run
 
 
 @pytest.mark.req("REQ-GEN-2")

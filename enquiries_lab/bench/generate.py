@@ -58,9 +58,11 @@ def _fresh(admin_dsn: str, label: str) -> str:
     return dsn
 
 
-def _copy_limit(conn: psycopg.Connection, runs: int = 1) -> tuple[int, list[float]]:
+def _copy_limit(conn: psycopg.Connection, runs: int = 1,
+                copied: Callable[[int, int], None] | None = None) -> tuple[int, list[float]]:
     """COPY every tenant table and the audit entries into trigger-less copies with the same
-    indexes, `runs` times into fresh tables; returns (rows, seconds of each run's COPY IN)."""
+    indexes, `runs` times into fresh tables; returns (rows, seconds of each run's COPY IN).
+    `copied(bytes_done, bytes_total)` is called as the runs load, all runs together."""
     tables = [r[0] for r in conn.execute(
         "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = 'tenant' and c.relkind = 'r' order by 1")]
@@ -74,6 +76,8 @@ def _copy_limit(conn: psycopg.Connection, runs: int = 1) -> tuple[int, list[floa
                     sql.SQL("copy (select * from {}) to stdout (format binary)").format(sql.SQL(source))) as cp:
                 for chunk in cp:
                     out.write(chunk)
+        total = runs * sum((Path(scratch) / name).stat().st_size for _, name in sources)
+        done = 0
         for _ in range(runs):
             conn.execute("drop schema if exists bench_copy cascade; create schema bench_copy")
             for source, name in sources:
@@ -86,6 +90,9 @@ def _copy_limit(conn: psycopg.Connection, runs: int = 1) -> tuple[int, list[floa
                             sql.SQL("copy bench_copy.{} from stdin (format binary)").format(sql.Identifier(name))) as cp:
                         while block := data.read(1 << 20):
                             cp.write(block)
+                            done += len(block)
+                            if copied:
+                                copied(done, total)
             timings.append(time.perf_counter() - started)
     rows = sum(conn.execute(sql.SQL("select count(*) from bench_copy.{}").format(sql.Identifier(name))).fetchone()[0]
                for _, name in sources)
@@ -132,23 +139,25 @@ def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
 
 def run(admin_dsn: str, enquiries: int, naive_enquiries: int, departments: int = 6, jobs: int = 1,
         seed: int = 1, progress=None, copy_runs: int = 3,
-        stage: Callable[[str], None] | None = None) -> list[Measurement]:
+        stage: Callable[[str], None] | None = None,
+        copied: Callable[[int, int], None] | None = None) -> list[Measurement]:
     """`progress(enquiries, events)` is called after each generated batch, `stage(what)` when
-    the generator has finished and each later measurement starts."""
+    the generator seals the trail and each later measurement starts, `copied(done, total)` as
+    the COPY runs load their bytes."""
     stage = stage or (lambda what: None)
     params = Params(enquiries=enquiries, departments=departments, seed=seed)
     results = []
     dsn = _fresh(admin_dsn, "gen")
     try:
         with connect(dsn, autocommit=True) as conn:
-            summary = generate(conn, params, jobs=jobs, dsn=dsn, progress=progress)
+            summary = generate(conn, params, jobs=jobs, dsn=dsn, progress=progress, stage=stage)
             stage(f"generator: {summary.seconds:.1f} s; counting its rows")
             conn.execute("analyze")
             rows = _written_rows(conn)
             results.append(Measurement(f"generator ({jobs} job{'s' if jobs > 1 else ''})", summary.enquiries,
                                        summary.events, rows, summary.seconds, seal_seconds=summary.seal_seconds))
             stage(f"COPY limit: the same {rows:,} rows, {copy_runs} run(s)")
-            copy_rows, copy_seconds = _copy_limit(conn, copy_runs)
+            copy_rows, copy_seconds = _copy_limit(conn, copy_runs, copied)
             results.insert(0, Measurement("COPY of the same rows (limit)", summary.enquiries, summary.events,
                                           copy_rows, statistics.median(copy_seconds), copy_seconds))
     finally:
