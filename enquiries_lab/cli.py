@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from enquiries_lab import cli_options, database, migrations
+from enquiries_lab import cli_options, database, migrations, planner_stats
 from enquiries_lab.cli_errors import handles_errors
 from enquiries_lab.errors import LabError
 
@@ -56,6 +56,7 @@ def demo(dsn: str | None, quiet: bool) -> None:
         if not conn.execute("select exists (select 1 from tenant.departments)").fetchone()[0]:
             params = Params(**DEMO_PARAMS)
             s = _run_with_progress(conn, params, run, quiet, 2, t.dsn)
+            planner_stats.analyse(conn)   # the notebooks' plans are made for the data there is
             click.echo(f"generated {s.enquiries:,} enquiries through the workflow ({s.events:,} events) in {s.seconds:.1f} s")
         click.echo(summary.render(conn))
     click.echo("")
@@ -164,6 +165,7 @@ def generate(dsn, enquiries, departments, seed, start, end, skew, batch_size, jo
                    f"{summary.batches} batches, {summary.seconds:.1f} s ({summary.rate:,.0f} enquiries/s, "
                    f"of which sealing the trail {summary.seal_seconds:.1f} s)"
                    + (f"; {summary.skipped_batches} batches already there (resumed)" if summary.skipped_batches else ""))
+        click.echo(f"planner statistics: analysed in {planner_stats.analyse(conn):.1f} s")
         click.echo(f"departments: " + ", ".join(f"{c} {n:,}" for c, n in summary.departments))
         if digest or (digest is None and enquiries <= DIGEST_BY_DEFAULT_UP_TO):
             click.echo(f"dataset digest: {dataset_digest(conn)}")

@@ -18,6 +18,7 @@ from psycopg.conninfo import make_conninfo
 
 from enquiries_lab.config import parse_dsn, redact, with_database
 from enquiries_lab.database import LAB_MARKER
+from enquiries_lab import planner_stats
 from enquiries_lab.embedded import EmbeddedServer
 
 SECRET = "secret"
@@ -262,8 +263,10 @@ def test_generate_writes_into_a_database_reset_made(admin_dsn: str, lab_created_
     proc = run("generate", "--dsn", dsn, "--enquiries", "20", "--departments", "2", "--quiet", "--no-digest")
 
     assert proc.returncode == 0, proc.stderr
+    assert "planner statistics: analysed in" in proc.stdout   # a dataset is queried with plans made for it
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select count(*) from tenant.enquiries").fetchone()[0] == 20
+        assert planner_stats.never_analysed(conn) == []
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from enquiries_lab import queries
+from enquiries_lab import planner_stats, queries
 from enquiries_lab.session import Actor, act_as, context_statements
 
 LOOKUP = "select e.* from app.enquiries e where e.enquiry_id = %(record_id)s {routing}"
@@ -101,6 +101,9 @@ def _run(conn: psycopg.Connection, pattern: str, dept: dict, routing: bool) -> f
 
 def run(dsn: str, *, repeats: int = 15, seed: int = 1, history_samples: int = 200, progress=None) -> tuple[list[PatternCell], dict]:
     with psycopg.connect(dsn, autocommit=True) as conn:
+        # Plans made without statistics are made for no data in particular (planner_stats.py).
+        unanalysed = planner_stats.never_analysed(conn)
+        analysed_s = planner_stats.analyse(conn) if unanalysed else None
         depts = _departments(conn)
         groups = [(pattern, label) for pattern in PATTERN_NAMES for label in depts]
         times = {(g, r): [] for g in groups for r in (False, True)}
@@ -125,10 +128,10 @@ def run(dsn: str, *, repeats: int = 15, seed: int = 1, history_samples: int = 20
         server = _server_times(conn, depts)
         meta = {"server_version": conn.execute("show server_version").fetchone()[0],
                 "enquiries": conn.execute("select count(*) from tenant.enquiries").fetchone()[0],
-                "audit_entries": conn.execute("select reltuples::bigint from pg_class where oid = 'audit.entries'::regclass"
-                                              ).fetchone()[0]
-                or conn.execute("select count(*) from audit.entries").fetchone()[0],
-                "repeats": repeats, "history": history, "server": server}
+                "audit_entries": planner_stats.audit_entries_estimate(conn),
+                "repeats": repeats, "history": history, "server": server,
+                "analysed_first": None if analysed_s is None else {"tables": len(unanalysed),
+                                                                   "seconds": round(analysed_s, 1)}}
     cells = []
     for pattern in PATTERN_NAMES:
         for label in depts:
@@ -204,6 +207,10 @@ def report(cells: list[PatternCell], meta: dict) -> str:
              f"entries, {meta['repeats']} interleaved rounds; ratio = RLS alone / explicit filter (median of per-round "
              f"ratios, IQR)",
              f"{'pattern':<17} {'department':<10} {'rows':>9} {'explicit ms':>12} {'RLS ms':>9} {'ratio':>7} {'spread':>11}"]
+    if meta.get("analysed_first"):
+        a = meta["analysed_first"]
+        lines.insert(1, f"(the dataset had no planner statistics for {a['tables']} of its tables: analysed them first, "
+                        f"{a['seconds']} s)")
     for c in cells:
         lines.append(f"{c.pattern:<17} {c.department:<10} {c.rows:>9,} {c.explicit_ms:>12.3f} {c.rls_ms:>9.3f} "
                      f"{c.ratio:>6.2f}x {c.ratio_p25:>5.2f}-{c.ratio_p75:<5.2f}")
