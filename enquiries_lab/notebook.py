@@ -29,7 +29,7 @@ from functools import cached_property
 import pandas as pd
 import psycopg
 
-from enquiries_lab import database, migrations
+from enquiries_lab import database, migrations, planner_stats
 from enquiries_lab.config import database_name, with_database
 from enquiries_lab.errors import LabError
 from enquiries_lab.frames import frame
@@ -228,6 +228,7 @@ def open_lab(name: str, *, dsn: str | None = None, enquiries: int = 2000, depart
         lab = Lab(throwaway, conn, throwaway=True, seed=seed)   # from here on the finaliser drops it
         migrations.migrate(conn)
         generate(conn, Params(enquiries=enquiries, departments=departments, seed=seed), jobs=1)
+        planner_stats.analyse(conn)   # plans made for the data there is, autovacuum or not
         conn.execute("set timezone = 'UTC'")
     setup_plots()
     if not quiet:
