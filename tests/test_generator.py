@@ -168,7 +168,7 @@ def dataset(admin_dsn: str, migrated_template: str) -> Iterator[Generated]:
     name = _new_name("gen")
     dsn = create_db(admin_dsn, name, template=migrated_template)
     try:
-        calls: list[tuple[int, int]] = []
+        calls: list[tuple[int, int] | str] = []
         summary = generate_into(dsn, DATASET, progress=lambda n, e: calls.append((n, e)), stage=calls.append)
         yield Generated(dsn, DATASET, summary, calls)
     finally:

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from enquiries_lab import migrations
+from enquiries_lab import migrations, planner_stats
 from enquiries_lab.config import with_database
 from enquiries_lab.database import connect, drop_database, ensure_database
 from enquiries_lab.generator import Params, generate
@@ -102,10 +102,8 @@ def _copy_limit(conn: psycopg.Connection, runs: int = 1,
 
 def _written_rows(conn: psycopg.Connection) -> int:
     """Exact counts (n_live_tup is an estimate: 4,107 rows off at a million enquiries)."""
-    tables = [r[0] for r in conn.execute(
-        "select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-        "where n.nspname = 'tenant' and c.relkind = 'r'")] + ["audit.entries"]
-    return sum(conn.execute(sql.SQL("select count(*) from {}").format(sql.SQL(t))).fetchone()[0] for t in tables)
+    return sum(conn.execute(sql.SQL("select count(*) from {}").format(sql.SQL(t))).fetchone()[0]
+               for t in planner_stats.tables(conn))
 
 
 def _naive(dsn: str, params: Params) -> tuple[int, int, float]:
